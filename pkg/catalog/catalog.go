@@ -1,0 +1,13 @@
+// Package catalog links in every topic's exercises, so that tools that need
+// the whole course (the dsgym command, dsgym sync) see all of them.
+// Add one import here per topic's drill package.
+package catalog
+
+import (
+	"github.com/dsgym/dsgym/pkg/exercise"
+
+	_ "github.com/dsgym/dsgym/pkg/warmup/drill" // 00-start-here
+)
+
+// Exercises returns every registered exercise, sorted by id.
+func Exercises() []exercise.Info { return exercise.All() }
