@@ -34,6 +34,8 @@ elif [ "$(uname -s)" != Darwin ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; t
   browser_flag=(--no-browser) # no desktop to open a browser on
 fi
 printf '\n%sdsgym:%s JupyterLab is starting. Open this URL in your browser:\n\n    %s\n\n(Ctrl-C twice to stop.)\n\n' "$_c_bold" "$_c_off" "$url" >&2
+root_flag=()
+if [ "$(id -u)" = 0 ]; then root_flag=(--allow-root); fi
 cd "$DSGYM_ROOT"
 exec "$DSGYM_VENV/bin/jupyter" lab \
   --ServerApp.ip=127.0.0.1 \
@@ -42,4 +44,4 @@ exec "$DSGYM_VENV/bin/jupyter" lab \
   --IdentityProvider.token="$token" \
   --ServerApp.root_dir="$DSGYM_ROOT" \
   --LabApp.default_url="/lab/tree/notebooks/00-start-here.ipynb" \
-  "${browser_flag[@]}"
+  "${browser_flag[@]}" "${root_flag[@]}"

@@ -13,6 +13,17 @@ DSGYM_STATIC="$DSGYM_HOME/static"
 DSGYM_BUILD="$DSGYM_HOME/build"
 export DSGYM_ROOT DSGYM_HOME
 
+# Jupyter keeps its configuration, runtime files and settings inside .dsgym
+# too, so that nothing in your home directory changes how the course runs
+# (and the course changes nothing there). The kernel spec lives in the venv.
+JUPYTER_CONFIG_DIR="$DSGYM_HOME/jupyter/config"
+JUPYTER_DATA_DIR="$DSGYM_HOME/jupyter/data"
+JUPYTER_RUNTIME_DIR="$DSGYM_HOME/jupyter/runtime"
+JUPYTERLAB_SETTINGS_DIR="$DSGYM_HOME/jupyter/lab-settings"
+JUPYTERLAB_WORKSPACES_DIR="$DSGYM_HOME/jupyter/lab-workspaces"
+JUPYTER_PLATFORM_DIRS=1
+export JUPYTER_CONFIG_DIR JUPYTER_DATA_DIR JUPYTER_RUNTIME_DIR JUPYTERLAB_SETTINGS_DIR JUPYTERLAB_WORKSPACES_DIR JUPYTER_PLATFORM_DIRS
+
 # Minimum versions; the doctor and setup agree on these.
 DSGYM_MIN_GO="1.26"
 DSGYM_MIN_PY="3.10"

@@ -124,11 +124,14 @@ if [ -f "$log" ] && [ "$(wc -c <"$log")" -gt 20000000 ]; then mv -f "$log" "$log
 
 # 6. JupyterLab configuration local to the venv: serve the offline chart
 #    library, and do not reach out to the network for news or updates.
-conf_dir="$DSGYM_VENV/etc/jupyter/jupyter_server_config.d"
-conf_text="{\"ServerApp\": {\"extra_static_paths\": [\"$DSGYM_STATIC\"]}}"
-if [ "$(cat "$conf_dir/dsgym.json" 2>/dev/null)" != "$conf_text" ]; then
-  mkdir -p "$conf_dir" && printf '%s\n' "$conf_text" >"$conf_dir/dsgym.json"
+#    (Only jupyter_server_config.json is read for ServerApp settings; the
+#    files in jupyter_server_config.d only enable extensions.)
+conf="$DSGYM_VENV/etc/jupyter/jupyter_server_config.json"
+conf_text="{\"ServerApp\": {\"extra_static_paths\": [\"$DSGYM_STATIC\"]}, \"LabApp\": {\"extension_manager\": \"readonly\"}}"
+if [ "$(cat "$conf" 2>/dev/null)" != "$conf_text" ]; then
+  mkdir -p "$(dirname "$conf")" && printf '%s\n' "$conf_text" >"$conf"
 fi
+rm -f "$DSGYM_VENV/etc/jupyter/jupyter_server_config.d/dsgym.json"
 settings_dir="$DSGYM_VENV/share/jupyter/lab/settings"
 mkdir -p "$settings_dir"
 cp -f "$DSGYM_ROOT/kernel-setup/overrides.json" "$settings_dir/overrides.json"

@@ -268,7 +268,7 @@ func (c *Chart) echarts() (render.Renderer, error) {
 		charts.WithTitleOpts(opts.Title{Title: c.title, Subtitle: c.sub, Left: "center"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(c.seriesCount() > 1), Top: "bottom", Type: "scroll"}),
-		charts.WithGridOpts(opts.Grid{Top: "72", Bottom: "64", Left: "64", Right: "40", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Top: "72", Bottom: "78", Left: "48", Right: "40", ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false),
 		charts.WithToolboxOpts(opts.Toolbox{Show: opts.Bool(true), Right: "8", Feature: &opts.ToolBoxFeature{
 			SaveAsImage: &opts.ToolBoxFeatureSaveAsImage{Show: opts.Bool(true), Title: "save", Type: "svg"},
@@ -317,7 +317,7 @@ func (c *Chart) echarts() (render.Renderer, error) {
 	switch c.kind {
 	case KindBar:
 		b := charts.NewBar()
-		b.SetGlobalOptions(append(global, charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "category"}))...)
+		b.SetGlobalOptions(append(global, charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "category", NameLocation: "middle", NameGap: 28}))...)
 		b.SetXAxis(c.categories)
 		for i, s := range c.series {
 			data := make([]opts.BarData, len(s.Values))
@@ -333,7 +333,7 @@ func (c *Chart) echarts() (render.Renderer, error) {
 		return b, nil
 	case KindLine:
 		l := charts.NewLine()
-		l.SetGlobalOptions(append(global, charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "category", BoundaryGap: opts.Bool(false)}))...)
+		l.SetGlobalOptions(append(global, charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "category", BoundaryGap: opts.Bool(false), NameLocation: "middle", NameGap: 28}))...)
 		l.SetXAxis(c.categories)
 		for i, s := range c.series {
 			data := make([]opts.LineData, len(s.Values))
@@ -349,7 +349,7 @@ func (c *Chart) echarts() (render.Renderer, error) {
 		return l, nil
 	case KindXY:
 		l := charts.NewLine()
-		l.SetGlobalOptions(append(global, charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "value", Scale: opts.Bool(true)}))...)
+		l.SetGlobalOptions(append(global, charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "value", Scale: opts.Bool(true), NameLocation: "middle", NameGap: 28}))...)
 		for i, p := range c.points {
 			data := make([]opts.LineData, len(p.X))
 			for j := range p.X {
@@ -366,7 +366,7 @@ func (c *Chart) echarts() (render.Renderer, error) {
 	case KindScatter:
 		s := charts.NewScatter()
 		s.SetGlobalOptions(append(global,
-			charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "value", Scale: opts.Bool(true)}),
+			charts.WithXAxisOpts(opts.XAxis{Name: c.xName, Type: "value", Scale: opts.Bool(true), NameLocation: "middle", NameGap: 28}),
 			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}))...)
 		for i, p := range c.points {
 			data := make([]opts.ScatterData, len(p.X))
