@@ -23,7 +23,7 @@ html: ## execute the notebooks and export them as static HTML into .dsgym/build/
 	@test/export-html.sh
 
 bench: ## run the benchmarks and print each figure beside its budget
-	@test/bench.sh
+	@DSGYM_BENCHTIME=$${DSGYM_BENCHTIME:-5x} test/bench.sh
 
 sync: ## regenerate exercises/ and notebook exercise cells from solutions/
 	@go run ./cmd/dsgym sync

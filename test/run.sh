@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# run: the whole test suite, as "make test" and CI run it.
+#
+#   test/run.sh              everything
+#   DSGYM_ONLY_STEPS="go verify" test/run.sh   only the named steps
+#
+# Steps: setup (with test extras), static checks, generated files in sync,
+# Go tests (against SQLite and a throwaway PostgreSQL), exercise proofs,
+# benchmarks against their budgets, every notebook as shipped and with the
+# solutions filled in, and the browser test. Every step runs even when an
+# earlier one failed (except setup); the summary lists them all, and the exit
+# status is non-zero when any failed.
+set -uo pipefail
+# shellcheck source=kernel-setup/lib.sh
+. "$(dirname "$0")/../kernel-setup/lib.sh"
+cd "$DSGYM_ROOT"
+
+t_start=$(date +%s)
+summary=()
+failed=0
+want() { [ -z "${DSGYM_ONLY_STEPS:-}" ] || case " $DSGYM_ONLY_STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# run_step NAME COMMAND...: runs a step, times it and records the outcome.
+run_step() {
+  local name="$1" t0 rc
+  shift
+  want "$name" || return 0
+  step "$name"
+  t0=$(date +%s)
+  "$@"
+  rc=$?
+  local secs=$(( $(date +%s) - t0 ))
+  if [ "$rc" = 0 ]; then
+    summary+=("$(printf '%-10s ok      %4ds' "$name" "$secs")")
+  elif [ "$rc" = 3 ]; then
+    summary+=("$(printf '%-10s skipped %4ds' "$name" "$secs")")
+  else
+    summary+=("$(printf '%-10s FAILED  %4ds' "$name" "$secs")")
+    failed=$((failed + 1))
+  fi
+}
+
+# 1. Setup, with Chromium and PostgreSQL where they can be installed.
+"$DSGYM_ROOT/kernel-setup/setup.sh" --tests || die "setup failed; nothing was tested"
+export PATH="$DSGYM_BIN:$PATH"
+
+static_checks() {
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.dsgym/*'))
+  if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; return 1; fi
+  go vet ./... || return 1
+  (cd kernel-setup/tools && go vet ./... >/dev/null 2>&1 || true)
+  for f in kernel-setup/*.sh test/*.sh .ci/run; do
+    bash -n "$f" || return 1
+  done
+}
+
+sync_check() {
+  if dsgym sync --check; then return 0; fi
+  if [ "${CI:-}" != true ] && ! git diff --quiet HEAD -- exercises notebooks 2>/dev/null; then
+    warn "exercises/ or notebooks/ hold your own edits, so generated files differ; that is expected while you work (CI checks a clean clone)"
+    return 0
+  fi
+  return 1
+}
+
+pg_url_started=""
+start_pg() {
+  if [ -n "${DSGYM_POSTGRES_URL:-}" ]; then
+    info "using DSGYM_POSTGRES_URL from the environment"
+    return 0
+  fi
+  local out rc
+  out=$("$DSGYM_ROOT/test/pg.sh" start)
+  rc=$?
+  if [ "$rc" = 0 ]; then
+    eval "$out"
+    pg_url_started="$DSGYM_PG_DIR"
+    return 0
+  fi
+  if [ "${CI:-}" = true ]; then
+    echo "CI=true: the PostgreSQL tests must run, and no server could be started" >&2
+    return 1
+  fi
+  warn "no PostgreSQL: its tests will report themselves as skipped (install postgresql, or set DSGYM_POSTGRES_URL)"
+  return 0
+}
+stop_pg() { if [ -n "$pg_url_started" ]; then "$DSGYM_ROOT/test/pg.sh" stop "$pg_url_started"; pg_url_started=""; fi; }
+trap stop_pg EXIT
+
+go_tests() {
+  local pkgs
+  pkgs=$(go list ./... | grep -v '/exercises/' | grep -v '/test/browser$')
+  # shellcheck disable=SC2086
+  go test -count=1 -timeout 15m $pkgs
+}
+
+notebooks_shipped() {
+  "$DSGYM_VENV/bin/python" "$DSGYM_ROOT/test/nbrun.py" -j 2 --quiet --budgets --out "$DSGYM_BUILD/nbrun" notebooks/*.ipynb
+}
+
+notebooks_solutions() {
+  "$DSGYM_VENV/bin/python" "$DSGYM_ROOT/test/nbrun.py" -j 2 --quiet --solutions --out "$DSGYM_BUILD/nbrun" notebooks/*.ipynb
+}
+
+browser_test() {
+  local out rc
+  out=$(DSGYM_BROWSER_TEST=1 go test -count=1 -timeout 20m -v ./test/browser 2>&1)
+  rc=$?
+  printf '%s\n' "$out" | grep -v '^=== ' >&2
+  if [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -q -- '--- SKIP'; then return 3; fi
+  return "$rc"
+}
+
+run_step static   static_checks
+run_step sync     sync_check
+if want go; then start_pg || { summary+=("$(printf '%-10s FAILED' postgres)"); failed=$((failed + 1)); }; fi
+run_step go       go_tests
+stop_pg
+run_step verify   dsgym verify
+run_step bench    "$DSGYM_ROOT/test/bench.sh"
+run_step nb       notebooks_shipped
+run_step nb-sol   notebooks_solutions
+run_step browser  browser_test
+
+printf '\n%s==> Summary%s (%d s in all)\n' "$_c_bold" "$_c_off" "$(( $(date +%s) - t_start ))"
+for line in "${summary[@]}"; do printf '    %s\n' "$line"; done
+if [ "$failed" -gt 0 ]; then
+  printf '%s%d step(s) failed.%s\n' "$_c_red" "$failed" "$_c_off"
+  exit 1
+fi
+printf '%sAll steps passed.%s\n' "$_c_green" "$_c_off"
