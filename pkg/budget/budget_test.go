@@ -34,9 +34,11 @@ type fakeTB struct {
 	metrics    map[string]float64
 }
 
-func (f *fakeTB) Helper()              {}
-func (f *fakeTB) Name() string         { return "BenchmarkX" }
-func (f *fakeTB) Log(args ...any)      { f.logs = append(f.logs, strings.TrimSpace(strings.Repeat("%v ", len(args)))) }
+func (f *fakeTB) Helper()      {}
+func (f *fakeTB) Name() string { return "BenchmarkX" }
+func (f *fakeTB) Log(args ...any) {
+	f.logs = append(f.logs, strings.TrimSpace(strings.Repeat("%v ", len(args))))
+}
 func (f *fakeTB) Errorf(string, ...any) { f.errs = append(f.errs, "err") }
 func (f *fakeTB) ReportMetric(n float64, unit string) {
 	if f.metrics == nil {
