@@ -103,6 +103,22 @@ func Markdown(md string) {
 	fmt.Fprintln(Out, strings.TrimRight(md, "\n"))
 }
 
+// Mermaid displays a Mermaid diagram (JupyterLab 4 draws it natively); the
+// source is also the plain-text form.
+func Mermaid(src string) {
+	mu.Lock()
+	defer mu.Unlock()
+	if gonbui.IsNotebook {
+		gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
+			"text/vnd.mermaid":     src,
+			protocol.MIMETextPlain: src,
+		}})
+		flush()
+		return
+	}
+	fmt.Fprintln(Out, strings.TrimRight(src, "\n"))
+}
+
 // Kind selects the colour of a [Note].
 type Kind int
 
