@@ -12,13 +12,14 @@ func init() {
 }
 
 func cmdSync(args []string) int {
-	fs := newFlags("sync", "sync [--check] [--force]",
+	fs := newFlags("sync", "sync [--check] [--force] [--topic T]",
 		"Regenerates what solutions/ and the registered exercises determine: the stub\n"+
 			"files in exercises/, the exercise cells of the notebooks, exercises/catalog.json.\n"+
 			"It also strips notebook outputs and enforces the bootstrap cell. Files holding\n"+
 			"your local edits (uncommitted changes) are left alone unless --force.")
 	check := fs.Bool("check", false, "change nothing; exit 1 naming every file or cell that is out of date")
 	force := fs.Bool("force", false, "overwrite generated files even when they hold local edits")
+	topic := fs.String("topic", "", "only this topic's exercises/ files and notebooks (the catalogue is left alone)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -26,7 +27,7 @@ func cmdSync(args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	findings, err := gen.Sync(gen.Options{Root: r, Check: *check, Force: *force, Exercises: exerciseInfos()})
+	findings, err := gen.Sync(gen.Options{Root: r, Check: *check, Force: *force, Exercises: exerciseInfos(), Topic: *topic})
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -21,6 +21,7 @@ func cmdVerify(args []string) int {
 			"  2. the generated stub fails every check with \"not implemented yet: <func>: <task>\".\n"+
 			"The stubs are generated afresh into a build overlay, so your edits in\n"+
 			"exercises/ neither help nor hurt.")
+	topic := fs.String("topic", "", "only this topic's exercises")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -28,7 +29,10 @@ func cmdVerify(args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	all, _ := resolve("")
+	all, err := resolve(*topic)
+	if err != nil {
+		return fail("%v", err)
+	}
 	topics := topicsOf(all)
 
 	sol, buildErr, err := runChecks(r, "solutions", topics, "", false, "")

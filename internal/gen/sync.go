@@ -31,6 +31,9 @@ type Options struct {
 	Check     bool // only report what is out of date
 	Force     bool // overwrite files that hold local edits
 	Exercises []ExerciseInfo
+	// Topic, when set, limits the sync to one topic: its exercises/ files
+	// and the notebooks holding its exercises. The catalogue is left alone.
+	Topic string
 }
 
 // Finding is one generated file or cell that is (or was) out of date.
@@ -69,6 +72,19 @@ func Sync(opts Options) ([]Finding, error) {
 	topics, err := Topics(opts.Root)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Topic != "" {
+		if !contains(topics, opts.Topic) {
+			return nil, fmt.Errorf("no topic %q in solutions/ (topics: %s)", opts.Topic, strings.Join(topics, ", "))
+		}
+		topics = []string{opts.Topic}
+		var mine []ExerciseInfo
+		for _, e := range opts.Exercises {
+			if e.Topic == opts.Topic {
+				mine = append(mine, e)
+			}
+		}
+		opts.Exercises = mine
 	}
 	declared := map[string]string{} // exercise id -> solution file
 	topicFiles := map[string][]*File{}
@@ -134,6 +150,9 @@ func Sync(opts Options) ([]Finding, error) {
 		return nil, err
 	}
 	out = append(out, nbFindings...)
+	if opts.Topic != "" {
+		return out, nil
+	}
 
 	cat, err := catalogJSON(opts.Exercises)
 	if err != nil {
@@ -221,9 +240,16 @@ func syncNotebooks(opts Options, byID map[string]ExerciseInfo, topicFiles map[st
 	}
 	var out []Finding
 	cellsSeen := map[string]string{}
+	notebooksOfTopic := map[string]bool{}
+	for _, e := range opts.Exercises {
+		notebooksOfTopic[e.Notebook] = true
+	}
 	for _, path := range paths {
 		rel, _ := filepath.Rel(opts.Root, path)
 		rel = filepath.ToSlash(rel)
+		if opts.Topic != "" && !notebooksOfTopic[filepath.Base(path)] {
+			continue
+		}
 		nb, err := notebook.Read(path)
 		if err != nil {
 			return nil, err
@@ -245,6 +271,9 @@ func syncNotebooks(opts Options, byID map[string]ExerciseInfo, topicFiles map[st
 			id := c.Exercise()
 			switch c.Role() {
 			case "exercise":
+				if opts.Topic != "" && !strings.HasPrefix(id, opts.Topic+"/") {
+					continue
+				}
 				info, ok := byID[id]
 				if !ok {
 					return nil, fmt.Errorf("%s cell %d: exercise %q is not registered", rel, i, id)
@@ -263,6 +292,9 @@ func syncNotebooks(opts Options, byID map[string]ExerciseInfo, topicFiles map[st
 				cellsSeen[id] = rel
 				pendingCheck[id] = i
 			case "check":
+				if opts.Topic != "" && !strings.HasPrefix(id, opts.Topic+"/") {
+					continue
+				}
 				if _, ok := byID[id]; !ok {
 					return nil, fmt.Errorf("%s cell %d: check cell for unknown exercise %q", rel, i, id)
 				}
