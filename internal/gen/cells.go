@@ -189,6 +189,13 @@ func stripDirectives(s string) string {
 // CellSource is the text of exercise id's notebook cell in the given form:
 // a comment saying what to do, the imports, and the declarations.
 func CellSource(files []*File, id, title, task string, form Form) (string, error) {
+	// The solution form must compile on its own too (dsgym nb fill
+	// --solutions puts it in the cell), even when the stub needs less.
+	if form == Stub {
+		if _, _, err := Decls(files, id, Solution); err != nil {
+			return "", err
+		}
+	}
 	decls, imports, err := Decls(files, id, form)
 	if err != nil {
 		return "", err

@@ -2,15 +2,21 @@ package exercise
 
 import (
 	"strings"
-	"testing"
 )
+
+// TB is the part of *testing.T that Catches and Passes use.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
 
 // Catches asserts that the check suite rejects a known-bad implementation:
 // each named check must fail on bad (fail, panic or time out; a stub's
 // not-implemented panic does not count). Check suites call it in their own
 // tests, one known-bad implementation per property they claim to check, so a
 // check that cannot fail is caught as a defect.
-func (e *Exercise[F]) Catches(t *testing.T, label string, bad F, checks ...string) {
+func (e *Exercise[F]) Catches(t TB, label string, bad F, checks ...string) {
 	t.Helper()
 	if len(checks) == 0 {
 		t.Fatalf("Catches(%q) names no check", label)
@@ -38,7 +44,7 @@ func (e *Exercise[F]) Catches(t *testing.T, label string, bad F, checks ...strin
 }
 
 // Passes asserts that impl (normally the reference) passes every check.
-func (e *Exercise[F]) Passes(t *testing.T, impl F) {
+func (e *Exercise[F]) Passes(t TB, impl F) {
 	t.Helper()
 	rep := e.Run(impl)
 	for _, r := range rep.Results {
