@@ -37,10 +37,10 @@ func TestHTMLIsSelfContainedWithAPlaceholderAndLoader(t *testing.T) {
 	h := Bar("Per-shard load", []string{"a"}, Series{Name: "n", Values: []float64{1}}).Sub("seed=7").HTML()
 	for _, want := range []string{
 		`class="dsgym-chart"`, `data-dsgym-chart="pending"`, // the element the browser test inspects
-		"Per-shard load (bar chart, 1 series) — seed=7",     // readable where scripts do not run
-		"static/dsgym/echarts.min.js", CDNURL,               // local copy first, then the CDN
-		"Could not load the chart library",                  // a visible note when neither loads
-		"window.define=undefined",                           // RequireJS pages still get the global
+		"Per-shard load (bar chart, 1 series) — seed=7", // readable where scripts do not run
+		"static/dsgym/echarts.min.js", CDNURL,           // local copy first, then the CDN
+		"Could not load the chart library", // a visible note when neither loads
+		"window.define=undefined",          // RequireJS pages still get the global
 		"renderer:'svg'",
 	} {
 		if !strings.Contains(h, want) {
