@@ -27,7 +27,7 @@ export JUPYTER_CONFIG_DIR JUPYTER_DATA_DIR JUPYTER_RUNTIME_DIR JUPYTERLAB_SETTIN
 # Minimum versions; the doctor and setup agree on these.
 DSGYM_MIN_GO="1.26"
 DSGYM_MIN_PY="3.10"
-DSGYM_MIN_DISK_MB=3000
+DSGYM_MIN_DISK_MB="${DSGYM_MIN_DISK_MB:-3000}"
 
 if [ -t 2 ]; then
   _c_bold=$'\033[1m'; _c_red=$'\033[31m'; _c_green=$'\033[32m'; _c_yellow=$'\033[33m'; _c_off=$'\033[0m'

@@ -75,8 +75,10 @@ else
   ok "$(go version -m "$DSGYM_BIN/gonb" | awk '$1=="mod" {print $2, $3}')"
 fi
 
-# The dsgym command line, rebuilt every time (it is the repository's own code).
-go build -o "$DSGYM_BIN/dsgym.tmp" ./cmd/dsgym && mv -f "$DSGYM_BIN/dsgym.tmp" "$DSGYM_BIN/dsgym"
+# The dsgym command line, rebuilt every time (it is the repository's own
+# code) but replaced only when it changed, so a second setup changes nothing.
+go build -o "$DSGYM_BIN/dsgym.tmp" ./cmd/dsgym
+if cmp -s "$DSGYM_BIN/dsgym.tmp" "$DSGYM_BIN/dsgym"; then rm -f "$DSGYM_BIN/dsgym.tmp"; else mv -f "$DSGYM_BIN/dsgym.tmp" "$DSGYM_BIN/dsgym"; fi
 
 # 5. The kernel: a wrapper that fixes PATH, and a kernel spec in the venv.
 wrapper="$DSGYM_BIN/gonb-kernel"
@@ -134,7 +136,8 @@ fi
 rm -f "$DSGYM_VENV/etc/jupyter/jupyter_server_config.d/dsgym.json"
 settings_dir="$DSGYM_VENV/share/jupyter/lab/settings"
 mkdir -p "$settings_dir"
-cp -f "$DSGYM_ROOT/kernel-setup/overrides.json" "$settings_dir/overrides.json"
+cmp -s "$DSGYM_ROOT/kernel-setup/overrides.json" "$settings_dir/overrides.json" ||
+  cp -f "$DSGYM_ROOT/kernel-setup/overrides.json" "$settings_dir/overrides.json"
 
 # 7. The chart library, for charts that draw with no network.
 if [ ! -s "$DSGYM_STATIC/dsgym/echarts.min.js" ] || ! stamp_ok assets "$(hash_of kernel-setup/assets.json)"; then

@@ -5,7 +5,8 @@
 #   DSGYM_ONLY_STEPS="go verify" test/run.sh   only the named steps
 #
 # Steps: setup (with test extras), static checks, generated files in sync,
-# Go tests (against SQLite and a throwaway PostgreSQL), exercise proofs,
+# Go tests (against SQLite and a throwaway PostgreSQL), setup run again (it
+# must change nothing, and must repair a damaged install), exercise proofs,
 # benchmarks against their budgets, every notebook as shipped and with the
 # solutions filled in, and the browser test. Every step runs even when an
 # earlier one failed (except setup); the summary lists them all, and the exit
@@ -125,6 +126,7 @@ run_step sync     sync_check
 if want go; then start_pg || { summary+=("$(printf '%-10s FAILED' postgres)"); failed=$((failed + 1)); }; fi
 run_step go       go_tests
 stop_pg
+run_step setup2   env DSGYM_SETUP_TEST=1 go test -count=1 -run TestSetupTwice ./test/setup
 run_step verify   dsgym verify
 run_step bench    "$DSGYM_ROOT/test/bench.sh"
 run_step nb       notebooks_shipped
