@@ -4,19 +4,30 @@
 # page, so the pages draw their charts offline and can be shared as files.
 #
 #   test/export-html.sh [NOTEBOOK...]
+#   test/export-html.sh --from DIR      export notebooks already executed in DIR
 set -euo pipefail
 # shellcheck source=kernel-setup/lib.sh
 . "$(dirname "$0")/../kernel-setup/lib.sh"
 cd "$DSGYM_ROOT"
-"$DSGYM_ROOT/kernel-setup/setup.sh"
+[ "${1:-}" = "--from" ] || "$DSGYM_ROOT/kernel-setup/setup.sh"
 
-nbs=("$@")
-[ "${#nbs[@]}" -gt 0 ] || nbs=(notebooks/*.ipynb)
 exec_dir="$DSGYM_BUILD/html-executed"
-out_dir="$DSGYM_BUILD/html"
-mkdir -p "$exec_dir" "$out_dir"
-step "Executing ${#nbs[@]} notebook(s)"
-"$DSGYM_VENV/bin/python" test/nbrun.py -j 2 --quiet --out "$exec_dir" "${nbs[@]}"
+out_dir="${DSGYM_HTML_OUT:-$DSGYM_BUILD/html}"
+mkdir -p "$out_dir"
+if [ "${1:-}" = "--from" ]; then
+  exec_dir="${2:?--from needs a directory of executed notebooks}"
+  nbs=()
+  for f in "$exec_dir"/*.ipynb; do
+    case "$f" in *.solutions.ipynb) ;; *) [ -e "$f" ] && nbs+=("notebooks/$(basename "$f")") ;; esac
+  done
+  [ "${#nbs[@]}" -gt 0 ] || die "no executed notebooks in $exec_dir"
+else
+  nbs=("$@")
+  [ "${#nbs[@]}" -gt 0 ] || nbs=(notebooks/*.ipynb)
+  mkdir -p "$exec_dir"
+  step "Executing ${#nbs[@]} notebook(s)"
+  "$DSGYM_VENV/bin/python" test/nbrun.py -j 2 --quiet --out "$exec_dir" "${nbs[@]}"
+fi
 step "Exporting HTML into $out_dir"
 for nb in "${nbs[@]}"; do
   name=$(basename "$nb" .ipynb)

@@ -534,6 +534,13 @@ func jsString(s string) string {
 }
 
 // loaderJS defines window.dsgymLoadECharts (one shared promise per page) and
+// window.dsgymDrawChart. The library comes from, in order: a global already
+// on the page (an exported page inlines it), the Jupyter server's static
+// path (JupyterLab and Notebook 7 give the base URL in jupyter-config-data,
+// the classic notebook in body[data-base-url]), then the CDN. RequireJS's
+// define is hidden while the library loads, so its UMD wrapper sets the
+// global instead of registering an anonymous module.
+//
 // window.dsgymDrawChart. It is repeated in every chart output on purpose:
 // each output must work alone (outputs render in any order, and a reopened
 // notebook may show only some of them).
@@ -542,8 +549,10 @@ window.dsgymLoadECharts=function(){
   if(window.echarts&&window.echarts.init){return Promise.resolve(window.echarts);}
   if(window.__dsgymECharts){return window.__dsgymECharts;}
   var sources=[];
-  try{var cfg=document.getElementById('jupyter-config-data');
-    if(cfg){var base=(JSON.parse(cfg.textContent).baseUrl||'/');if(base.slice(-1)!=='/'){base+='/';}sources.push(base+'static/dsgym/echarts.min.js');}}catch(e){}
+  try{var base=null,cfg=document.getElementById('jupyter-config-data');
+    if(cfg){base=JSON.parse(cfg.textContent).baseUrl||'/';}
+    else if(document.body&&document.body.getAttribute('data-base-url')){base=document.body.getAttribute('data-base-url');}
+    if(base!==null){if(base.slice(-1)!=='/'){base+='/';}sources.push(base+'static/dsgym/echarts.min.js');}}catch(e){}
   sources.push(CDN_URL);
   var p=new Promise(function(resolve,reject){
     var tried=[];

@@ -172,6 +172,9 @@ func newBrowser(t *testing.T, chrome string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
+		// Offline, as a learner on a plane: only loopback resolves, so the
+		// CDN fallback cannot hide a broken local copy of the chart library.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1400, 1000),
 	)
