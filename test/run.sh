@@ -8,7 +8,8 @@
 # Go tests (against SQLite and a throwaway PostgreSQL), setup run again (it
 # must change nothing, and must repair a damaged install), exercise proofs,
 # benchmarks against their budgets, every notebook as shipped and with the
-# solutions filled in, and the browser test. Every step runs even when an
+# solutions filled in, notebooks in faulty situations (outside the repo, a
+# panicking or hanging exercise), and the browser tests. Every step runs even when an
 # earlier one failed (except setup); the summary lists them all, and the exit
 # status is non-zero when any failed.
 set -uo pipefail
@@ -131,6 +132,7 @@ run_step verify   dsgym verify
 run_step bench    "$DSGYM_ROOT/test/bench.sh"
 run_step nb       notebooks_shipped
 run_step nb-sol   notebooks_solutions
+run_step nb-fault env DSGYM_NOTEBOOK_TEST=1 go test -count=1 ./test/notebooks
 run_step browser  browser_test
 
 printf '\n%s==> Summary%s (%d s in all)\n' "$_c_bold" "$_c_off" "$(( $(date +%s) - t_start ))"

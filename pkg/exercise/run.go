@@ -2,6 +2,8 @@ package exercise
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"regexp"
 	"runtime"
 	"strings"
@@ -92,6 +94,11 @@ func (e *Exercise[F]) Run(impl F) Report {
 	timeout := e.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
+	}
+	// DSGYM_CHECK_TIMEOUT (seconds) overrides every check's limit: raise it
+	// on a slow machine, lower it to find a hang faster.
+	if v, err := strconv.ParseFloat(os.Getenv("DSGYM_CHECK_TIMEOUT"), 64); err == nil && v > 0 {
+		timeout = time.Duration(v * float64(time.Second))
 	}
 	for _, c := range e.Checks {
 		rep.Results = append(rep.Results, runCheck(c, impl, timeout))
