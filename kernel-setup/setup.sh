@@ -156,8 +156,12 @@ fi
 
 # 9. Warm the Go build cache so that the first cell is fast: the repository's
 #    packages and tests, then one real notebook through the kernel.
-step "Warming the Go build cache"
-go build ./... && go test -count=1 -run '^$' ./... >/dev/null
+src_hash=$( { cat go.sum; find . -name '*.go' -not -path './.dsgym/*' | LC_ALL=C sort | xargs cat; } | sha256_stdin)-$GOVER
+if ! stamp_ok warm-src "$src_hash"; then
+  step "Warming the Go build cache"
+  go build ./... && go test -run '^$' ./... >/dev/null
+  stamp_set warm-src "$src_hash"
+fi
 warm_hash=$(hash_of go.sum -- "$GOVER")
 if ! stamp_ok warm "$warm_hash"; then
   info "running notebooks/00-start-here.ipynb once through the kernel (about 30 s the first time)"
