@@ -6,7 +6,8 @@ package catalog
 import (
 	"github.com/dsgym/dsgym/pkg/exercise"
 
-	_ "github.com/dsgym/dsgym/pkg/warmup/drill" // 00-start-here
+	_ "github.com/dsgym/dsgym/pkg/session/drill" // 02-read-your-writes
+	_ "github.com/dsgym/dsgym/pkg/warmup/drill"  // 00-start-here
 )
 
 // Exercises returns every registered exercise, sorted by id.

@@ -1,0 +1,14 @@
+package session_test
+
+import (
+	"testing"
+
+	"github.com/dsgym/dsgym/pkg/session/drill"
+	"github.com/dsgym/dsgym/solutions/session"
+)
+
+func TestRouteRead(t *testing.T) { drill.RouteRead.Test(t, session.RouteRead) }
+
+func TestCheckReadYourWrites(t *testing.T) {
+	drill.CheckRYW.Test(t, session.CheckReadYourWrites)
+}
