@@ -3,7 +3,6 @@ package quorum
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/bits"
 	"sort"
 	"time"
@@ -111,7 +110,9 @@ type opState struct {
 	replies  []replica.Reply
 	repliedB uint64 // nodes that replied to a read
 	writing  bool   // a read in its write-back phase
-	done     bool
+	done     bool   // the client has its answer
+	linger   bool   // a read that repairs late replies after answering
+	repaired uint64 // nodes sent a read repair
 	timer    *sim.Timer
 	finish   func(Result)
 	start    sim.Time
@@ -132,19 +133,20 @@ type Counters struct {
 // Cluster is a running simulated cluster. It is not safe for concurrent
 // use: drive it from the simulation's events.
 type Cluster struct {
-	cfg     Config
-	sim     *sim.Sim
-	net     *sim.Network
-	nodes   []*node
-	byName  map[string]int
-	ops     map[uint64]*opState
-	nextOp  uint64
-	counts  Counters
-	rec     *linz.Recorder
-	copies  map[replica.Version]*copyTrack
-	clients int
-	pending int // client operations not yet answered
-	panicV  any
+	cfg       Config
+	sim       *sim.Sim
+	net       *sim.Network
+	nodes     []*node
+	byName    map[string]int
+	homeCache map[string][]int
+	ops       map[uint64]*opState
+	nextOp    uint64
+	counts    Counters
+	rec       *linz.Recorder
+	copies    map[replica.Version]*copyTrack
+	clients   int
+	pending   int // client operations not yet answered
+	panicV    any
 }
 
 // copyTrack follows one acknowledged write: when it was acknowledged and
@@ -153,6 +155,7 @@ type copyTrack struct {
 	nodes    uint64
 	ackAt    sim.Time
 	acked    bool
+	firstAt  sim.Time
 	secondAt sim.Time
 	ver      replica.Version
 }
@@ -165,7 +168,7 @@ func New(cfg Config) (*Cluster, error) {
 	cfg = cfg.withDefaults()
 	s := sim.New(cfg.Seed)
 	net := sim.NewNetwork(s, sim.Link{Latency: time.Millisecond})
-	c := &Cluster{cfg: cfg, sim: s, net: net, byName: map[string]int{}, ops: map[uint64]*opState{},
+	c := &Cluster{cfg: cfg, sim: s, net: net, byName: map[string]int{}, homeCache: map[string][]int{}, ops: map[uint64]*opState{},
 		rec: linz.NewRecorder(), copies: map[replica.Version]*copyTrack{}}
 	count := map[sim.Region]int{}
 	for _, r := range cfg.Regions {
@@ -266,14 +269,22 @@ func (c *Cluster) Homes(key string) []string {
 	return out
 }
 
+// homes returns the indices of key's home replicas (cached: do not modify).
 func (c *Cluster) homes(key string) []int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	start := int(h.Sum32() % uint32(len(c.nodes)))
+	if hs, ok := c.homeCache[key]; ok {
+		return hs
+	}
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	start := int(h % uint32(len(c.nodes)))
 	out := make([]int, c.cfg.N)
 	for i := range out {
 		out[i] = (start + i) % len(c.nodes)
 	}
+	c.homeCache[key] = out
 	return out
 }
 
@@ -287,23 +298,33 @@ func (c *Cluster) Stored(nodeName, key string) (value string, ver replica.Versio
 	return e.value, e.ver, ok, nil
 }
 
-// Divergent returns the keys whose home replicas do not all hold the same
-// version, sorted.
-func (c *Cluster) Divergent() []string {
+// Divergent returns, sorted, the keys on which some home replica lacks the
+// newest version that another home replica has held for longer than
+// settled: replicas left behind, not writes still in flight (use 0 to count
+// every disagreement).
+func (c *Cluster) Divergent(settled time.Duration) []string {
 	keys := map[string]bool{}
 	for _, n := range c.nodes {
 		for k := range n.store {
 			keys[k] = true
 		}
 	}
+	now := c.sim.Now()
 	var out []string
 	for k := range keys {
-		var first replica.Version
-		for i, h := range c.homes(k) {
-			v := c.nodes[h].store[k].ver
-			if i == 0 {
-				first = v
-			} else if v != first {
+		var newest replica.Version
+		homes := c.homes(k)
+		for _, h := range homes {
+			if v := c.nodes[h].store[k].ver; v.Newer(newest) {
+				newest = v
+			}
+		}
+		t := c.copies[newest]
+		if t != nil && now-t.firstAt <= settled {
+			continue
+		}
+		for _, h := range homes {
+			if c.nodes[h].store[k].ver != newest {
 				out = append(out, k)
 				break
 			}
@@ -447,6 +468,7 @@ func (c *Cluster) coordinate(co *node, write bool, key, value string, r, w int, 
 			c.net.Send(co.id, c.nodes[h].id, &writeMsg{op: op.id, key: key, e: op.e, hintFor: -1})
 		}
 	} else {
+		op.replies = make([]replica.Reply, 0, len(op.homes))
 		for _, h := range op.homes {
 			op.tried |= 1 << h
 			c.net.Send(co.id, c.nodes[h].id, &readMsg{op: op.id, key: key})
@@ -463,13 +485,17 @@ func (c *Cluster) end(op *opState, res Result) {
 		return
 	}
 	op.done = true
+	op.finish(res)
+	if op.linger && bits.OnesCount64(op.repliedB) < len(op.homes) {
+		return // keep listening for late replies, to repair them, until the timer fires
+	}
 	delete(c.ops, op.id)
 	op.timer.Stop()
-	op.finish(res)
 }
 
 func (c *Cluster) timeout(op *opState) {
 	if op.done {
+		delete(c.ops, op.id)
 		return
 	}
 	var err error
@@ -481,6 +507,7 @@ func (c *Cluster) timeout(op *opState) {
 	default:
 		err = fmt.Errorf("%w: %d of R=%d replicas answered the read within %v", ErrUnavailable, bits.OnesCount64(op.repliedB), op.r, c.cfg.Timeout)
 	}
+	op.linger = false
 	c.end(op, Result{Err: err})
 }
 
@@ -577,6 +604,9 @@ func (c *Cluster) onWrite(nd *node, from sim.NodeID, m *writeMsg) {
 		nd.store[m.key] = m.e
 	}
 	if t := c.copies[m.e.ver]; t != nil && t.nodes&(1<<nd.idx) == 0 {
+		if t.nodes == 0 {
+			t.firstAt = c.sim.Now()
+		}
 		t.nodes |= 1 << nd.idx
 		if bits.OnesCount64(t.nodes) == 2 {
 			t.secondAt = c.sim.Now()
@@ -644,12 +674,21 @@ func (c *Cluster) onWriteAck(op *opState, m *writeAck) {
 }
 
 func (c *Cluster) onReadReply(op *opState, m *readReply) {
-	if op.done || op.writing {
-		return
-	}
 	op.repliedB |= 1 << m.from
 	op.replies = append(op.replies, replica.Reply{Node: string(c.nodes[m.from].id), Found: !m.e.ver.IsZero(), Value: m.e.value, Version: m.e.ver})
 	res, err := c.resolve(op.r, op.replies)
+	if op.done || op.writing {
+		// A late reply, after the answer was decided: repair it if the read
+		// function now lists it.
+		if err == nil && res.Done && res.Found {
+			c.sendRepairs(op, res, op.writing && !op.done)
+		}
+		if op.done && bits.OnesCount64(op.repliedB) >= len(op.homes) {
+			delete(c.ops, op.id)
+			op.timer.Stop()
+		}
+		return
+	}
 	if err != nil {
 		c.counts.ResolveErrors++
 		c.end(op, Result{Err: fmt.Errorf("the read function failed: %w", err)})
@@ -663,20 +702,9 @@ func (c *Cluster) onReadReply(op *opState, m *readReply) {
 		c.end(op, answer)
 		return
 	}
-	win := entry{value: res.Value, ver: res.Version}
-	var repair uint64
-	for _, name := range res.Repair {
-		if i, ok := c.byName[name]; ok {
-			repair |= 1 << i
-		}
-	}
+	op.linger = true
 	if c.cfg.Repair == RepairAsync {
-		for i := range c.nodes {
-			if repair&(1<<i) != 0 {
-				c.counts.Repairs++
-				c.net.Send(op.coord.id, c.nodes[i].id, &writeMsg{key: op.key, e: win, hintFor: -1, kind: kindRepair})
-			}
-		}
+		c.sendRepairs(op, res, false)
 		c.end(op, answer)
 		return
 	}
@@ -687,19 +715,17 @@ func (c *Cluster) onReadReply(op *opState, m *readReply) {
 			fresh |= 1 << c.byName[rep.Node]
 		}
 	}
-	op.writing, op.e, op.covered, op.acks = true, win, fresh, bits.OnesCount64(fresh)
-	targets := repair &^ fresh
+	op.writing, op.e, op.covered, op.acks = true, entry{value: res.Value, ver: res.Version}, fresh, bits.OnesCount64(fresh)
+	c.sendRepairs(op, res, true)
 	if op.acks < op.w {
+		// not enough copies among the replies: write back to the replicas
+		// that have not answered as well (the second phase of ABD)
 		for _, h := range op.homes {
-			if op.repliedB&(1<<h) == 0 {
-				targets |= 1 << h
+			if op.repliedB&(1<<h) == 0 && op.repaired&(1<<h) == 0 {
+				op.repaired |= 1 << h
+				c.counts.Repairs++
+				c.net.Send(op.coord.id, c.nodes[h].id, &writeMsg{op: op.id, key: op.key, e: op.e, hintFor: -1, kind: kindRepair})
 			}
-		}
-	}
-	for i := range c.nodes {
-		if targets&(1<<i) != 0 {
-			c.counts.Repairs++
-			c.net.Send(op.coord.id, c.nodes[i].id, &writeMsg{op: op.id, key: op.key, e: win, hintFor: -1, kind: kindRepair})
 		}
 	}
 	if op.acks >= op.w {
@@ -707,6 +733,27 @@ func (c *Cluster) onReadReply(op *opState, m *readReply) {
 		return
 	}
 	c.counts.WriteBacks++
+}
+
+// sendRepairs sends the read's answer to the replicas res.Repair lists that
+// have not been repaired yet; with ack set, their acknowledgements count
+// towards the write-back quorum.
+func (c *Cluster) sendRepairs(op *opState, res replica.Resolution, ack bool) {
+	e := entry{value: res.Value, ver: res.Version}
+	var id uint64
+	if ack {
+		id = op.id
+		e = op.e
+	}
+	for _, name := range res.Repair {
+		i, ok := c.byName[name]
+		if !ok || op.repaired&(1<<i) != 0 || op.covered&(1<<i) != 0 && ack {
+			continue
+		}
+		op.repaired |= 1 << i
+		c.counts.Repairs++
+		c.net.Send(op.coord.id, c.nodes[i].id, &writeMsg{op: id, key: op.key, e: e, hintFor: -1, kind: kindRepair})
+	}
 }
 
 // resolve calls the configured read function, turning a panic into an error
@@ -720,5 +767,5 @@ func (c *Cluster) resolve(r int, replies []replica.Reply) (res replica.Resolutio
 			err = fmt.Errorf("it panicked: %v", v)
 		}
 	}()
-	return c.cfg.Read(r, append([]replica.Reply(nil), replies...))
+	return c.cfg.Read(r, replies[:len(replies):len(replies)])
 }

@@ -109,6 +109,11 @@ func (w Workload) classes() []Class {
 	return []Class{{Name: "read", Weight: w.ReadFraction}, {Name: "write", Write: true, Weight: 1 - w.ReadFraction}}
 }
 
+// SettleTime is how long a version must have been stored somewhere before a
+// home replica that lacks it counts as left behind (Report.Divergent): longer
+// than any write takes to cross the network.
+const SettleTime = time.Second
+
 // ClassStats summarises one class of operations of a run.
 type ClassStats struct {
 	Name  string
@@ -172,11 +177,11 @@ type Report struct {
 	// reached a second node during the run.
 	Durability    []float64
 	NotReplicated int
-	// Divergent counts keys whose home replicas disagree at the end.
+	// Divergent counts the keys on which a home replica lacks a version
+	// stored elsewhere for more than SettleTime, at the end of the run.
 	Divergent int
-	// DivergentAt and DivergentOver sample, every Workload.SampleEvery,
-	// the time (seconds) and the number of keys whose home replicas
-	// disagree.
+	// DivergentAt and DivergentOver sample the same count every
+	// Workload.SampleEvery: the times (seconds) and the counts.
 	DivergentAt, DivergentOver []float64
 	// Elapsed is the virtual time the run took.
 	Elapsed time.Duration
@@ -388,7 +393,7 @@ func (c *Cluster) Run(w Workload) (*Report, error) {
 		var sample func()
 		sample = func() {
 			divAt = append(divAt, c.sim.Now().Seconds())
-			divN = append(divN, float64(len(c.Divergent())))
+			divN = append(divN, float64(len(c.Divergent(SettleTime))))
 			c.sim.After(w.SampleEvery, sample)
 		}
 		c.sim.At(0, sample)
@@ -420,7 +425,7 @@ func (c *Cluster) Run(w Workload) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Seed: c.cfg.Seed, Config: c.cfg, Workload: w, History: h, Staleness: st,
-		Counters: c.counts, Messages: c.net.Stats(), Divergent: len(c.Divergent()), Elapsed: c.sim.Now()}
+		Counters: c.counts, Messages: c.net.Stats(), Divergent: len(c.Divergent(SettleTime)), Elapsed: c.sim.Now()}
 	rep.DivergentAt, rep.DivergentOver = divAt, divN
 	rep.Classes = summarise(classes, h, st, func(linz.Op) bool { return true })
 	var tracks []*copyTrack
