@@ -123,6 +123,7 @@ type replica struct {
 	applied  uint64
 	applyAt  time.Duration // when the last scheduled apply happens
 	log      []entry       // the primary's log; log[lsn-1]
+	queue    []queued      // received, not yet applied, in log order
 	asked    uint64        // the position of the last catch-up request
 	askedAt  time.Duration // when it was sent
 	held     []heldRead
@@ -131,6 +132,11 @@ type replica struct {
 	silent   bool // down and unreachable (else down and refusing)
 	reads    int  // reads answered
 	writes   int  // writes accepted from clients (committed or forwarded)
+}
+
+type queued struct {
+	entry
+	at time.Duration // when it is applied
 }
 
 type heldRead struct {
@@ -147,6 +153,7 @@ type heldAck struct {
 }
 
 func (r *replica) handle(from sim.NodeID, msg any) {
+	r.advance()
 	switch m := msg.(type) {
 	case writeReq:
 		r.writes++
@@ -163,6 +170,7 @@ func (r *replica) handle(from sim.NodeID, msg any) {
 			return
 		}
 		r.acks = append(r.acks, heldAck{lsn: m.lsn, ack: m})
+		r.wakeFor(m.lsn)
 	case entry:
 		r.receive(m)
 	case catchUp:
@@ -181,7 +189,30 @@ func (r *replica) handle(from sim.NodeID, msg any) {
 		id := m.id
 		h.timer = r.w.net.Timer(r.id, m.wait, func() { r.expire(id) })
 		r.held = append(r.held, h)
+		r.wakeFor(m.minPos)
 	}
+}
+
+// advance applies every received entry whose apply time has come. Entries
+// are applied lazily, whenever the replica does something, rather than
+// each by its own timer; wakeFor sets a timer when someone waits.
+func (r *replica) advance() {
+	now := r.w.s.Now()
+	for len(r.queue) > 0 && r.queue[0].at <= now {
+		q := r.queue[0]
+		r.queue = r.queue[1:]
+		r.apply(q)
+	}
+}
+
+// wakeFor makes sure the replica wakes up when it applies lsn, if lsn is
+// already received (receive takes care of it otherwise).
+func (r *replica) wakeFor(lsn uint64) {
+	if len(r.queue) == 0 || lsn <= r.applied || lsn > r.received {
+		return
+	}
+	q := r.queue[lsn-r.queue[0].lsn]
+	r.w.net.Timer(r.id, q.at-r.w.s.Now(), r.advance)
 }
 
 func (r *replica) answer(to sim.NodeID, id uint64, key string) {
@@ -190,6 +221,7 @@ func (r *replica) answer(to sim.NodeID, id uint64, key string) {
 }
 
 func (r *replica) expire(id uint64) {
+	r.advance()
 	for i, h := range r.held {
 		if h.id == id {
 			r.held = slices.Delete(r.held, i, i+1)
@@ -236,16 +268,17 @@ func (r *replica) receive(e entry) {
 	}
 	at := max(r.applyAt, now+lag)
 	r.applyAt = at
-	r.w.net.Timer(r.id, at-now, func() { r.apply(e) })
+	r.queue = append(r.queue, queued{entry: e, at: at})
+	if len(r.held) > 0 || len(r.acks) > 0 {
+		r.w.net.Timer(r.id, at-now, r.advance)
+	}
 }
 
-func (r *replica) apply(e entry) {
-	if e.lsn != r.applied+1 {
-		return // a stale timer from before a crash
-	}
+func (r *replica) apply(q queued) {
+	e := q.entry
 	r.applied = e.lsn
 	r.store[e.key] = e.lsn
-	r.w.lag = append(r.w.lag, r.w.s.Now()-r.w.commitAt[e.lsn-1])
+	r.w.lag = append(r.w.lag, q.at-r.w.commitAt[e.lsn-1])
 	if len(r.held) > 0 {
 		keep := r.held[:0]
 		for _, h := range r.held {
@@ -274,7 +307,8 @@ func (r *replica) apply(e entry) {
 // crashed drops what lives only in memory: held reads and acks, and
 // entries received but not applied yet. The applied data is durable.
 func (r *replica) crashed() {
-	r.held, r.acks = nil, nil
+	r.advance()
+	r.held, r.acks, r.queue = nil, nil, nil
 	r.received = r.applied
 	r.asked = 0
 }
@@ -300,6 +334,7 @@ func (r *replica) askCatchUp() {
 }
 
 func (r *replica) beat() {
+	r.advance()
 	now := r.w.s.Now()
 	for _, reg := range r.w.cfg.ClientRegions {
 		rt := r.w.routers[reg]
