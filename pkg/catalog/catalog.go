@@ -6,6 +6,7 @@ package catalog
 import (
 	"github.com/dsgym/dsgym/pkg/exercise"
 
+	_ "github.com/dsgym/dsgym/pkg/quorum/drill"  // 01-cap-pacelc
 	_ "github.com/dsgym/dsgym/pkg/session/drill" // 02-read-your-writes
 	_ "github.com/dsgym/dsgym/pkg/warmup/drill"  // 00-start-here
 )

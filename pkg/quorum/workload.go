@@ -297,6 +297,15 @@ func summarise(classes []Class, h linz.History, st linz.Staleness, keep func(lin
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// PanicError is the error of a run whose Read function panicked; Value is
+// what it panicked with (the run goes on, failing those reads, so that the
+// error can say so instead of crashing the program).
+type PanicError struct{ Value any }
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("the read function panicked during the run: %v", e.Value)
+}
+
 // Run builds a cluster from cfg, runs the workload on it until every
 // operation has completed, and reports. Same configuration, same workload,
 // same report.
@@ -417,7 +426,7 @@ func (c *Cluster) Run(w Workload) (*Report, error) {
 		return nil, err
 	}
 	if c.panicV != nil {
-		return nil, fmt.Errorf("the read function panicked during the run: %v", c.panicV)
+		return nil, &PanicError{Value: c.panicV}
 	}
 	h := c.rec.History()
 	st, err := linz.Stale(h)
