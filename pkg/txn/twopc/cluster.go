@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/sim"
+	"github.com/dsgym/dsgym/pkg/txn/fault"
 )
 
 // Txn is one transaction submitted to a [Cluster].
@@ -33,9 +34,7 @@ type Cluster struct {
 	parts   []*participant
 	txns    []*txnStat
 	ruleErr []string
-	last    time.Duration // virtual time of the last protocol activity
-	allUpAt time.Duration // when the last crashed node restarted
-	crashes []string
+	inj     *fault.Injector
 	// OnDecided, when set, is called when the coordinator has decided a
 	// transaction and could answer its client.
 	OnDecided func(txn int, d Decision, at time.Duration)
@@ -57,33 +56,8 @@ type txnStat struct {
 }
 
 type nodeBase struct {
-	id      sim.NodeID
-	effects int
-	last    act
-	crashes []*pendingCrash
-}
-
-// act names an effect without building a string (most are never printed).
-type act struct {
-	verb string
-	to   sim.NodeID
-}
-
-func (a act) String() string {
-	if a.verb == "" {
-		return "none"
-	}
-	if a.to == "" {
-		return a.verb
-	}
-	return a.verb + " to " + string(a.to)
-}
-
-// pendingCrash is a step crash that has not struck yet.
-type pendingCrash struct {
-	after    int
-	downtime time.Duration
-	fired    bool
+	id sim.NodeID
+	fn *fault.Node
 }
 
 const never = time.Duration(-1)
@@ -102,14 +76,15 @@ func NewCluster(cfg Config) (*Cluster, error) {
 	} else {
 		c.net.Describe(func(any) string { return "" })
 	}
-	c.coord = &coordinator{c: c, nodeBase: nodeBase{id: Coordinator}, log: map[int32][]Kind{}, txns: map[int32]*ctxn{}}
+	c.inj = fault.New(c.net, cfg.Crashes)
+	c.coord = &coordinator{c: c, nodeBase: nodeBase{id: Coordinator, fn: c.inj.Node(Coordinator)}, log: map[int32][]Kind{}, txns: map[int32]*ctxn{}}
 	if err := c.net.AddNode(Coordinator, c.coord.handle); err != nil {
 		return nil, err
 	}
 	c.net.OnCrash(Coordinator, c.coord.crash)
 	c.net.OnRestart(Coordinator, c.coord.recover)
 	for i, name := range cfg.Participants {
-		p := &participant{c: c, idx: i, nodeBase: nodeBase{id: sim.NodeID(name)}, log: map[int32][]Kind{}, txns: map[int32]*ptxn{}, locks: map[string]*lockq{}}
+		p := &participant{c: c, idx: i, nodeBase: nodeBase{id: sim.NodeID(name), fn: c.inj.Node(sim.NodeID(name))}, log: map[int32][]Kind{}, txns: map[int32]*ptxn{}, locks: map[string]*lockq{}}
 		c.parts = append(c.parts, p)
 		c.pindex[p.id] = i
 		if err := c.net.AddNode(p.id, p.handle); err != nil {
@@ -118,26 +93,7 @@ func NewCluster(cfg Config) (*Cluster, error) {
 		c.net.OnCrash(p.id, p.crash)
 		c.net.OnRestart(p.id, p.recover)
 	}
-	for _, cr := range cfg.Crashes {
-		n := c.node(cr.Node)
-		if cr.Timed {
-			c.sim.At(cr.Time, func() {
-				if c.net.Up(n.id) {
-					c.crashFor(n, cr.Downtime, fmt.Sprintf("(after %d effects, last: %s)", n.effects, n.last))
-				}
-			})
-		} else {
-			n.crashes = append(n.crashes, &pendingCrash{after: cr.After, downtime: cr.Downtime})
-		}
-	}
 	return c, nil
-}
-
-func (c *Cluster) node(name string) *nodeBase {
-	if name == Coordinator {
-		return &c.coord.nodeBase
-	}
-	return &c.parts[c.pindex[sim.NodeID(name)]].nodeBase
 }
 
 // Sim returns the simulation the cluster runs on.
@@ -174,60 +130,9 @@ func (c *Cluster) Begin(t Txn) (int, error) {
 	return id, nil
 }
 
-// before is called before every effect (a send or a durable log write) of
-// node n: it reports false when the node is down, or crashes now because a
-// crash is due before its first effect.
-func (c *Cluster) before(n *nodeBase, what act) bool {
-	if !c.net.Up(n.id) {
-		return false
-	}
-	if n.effects == 0 && len(n.crashes) > 0 && c.strike(n, what, true) {
-		return false
-	}
-	return true
-}
+func (c *Cluster) before(n *nodeBase, a fault.Act) bool { return c.inj.Before(n.fn, a) }
 
-// after is called once an effect is done (sent, or durable): a crash due
-// after this many effects strikes now.
-func (c *Cluster) after(n *nodeBase, what act) {
-	n.effects++
-	n.last = what
-	c.last = c.sim.Now()
-	if len(n.crashes) > 0 {
-		c.strike(n, what, false)
-	}
-}
-
-func (c *Cluster) strike(n *nodeBase, what act, first bool) bool {
-	for _, cr := range n.crashes {
-		if cr.after == n.effects && !cr.fired {
-			cr.fired = true
-			where := fmt.Sprintf("after %d effects (the last: %s)", n.effects, what)
-			if first {
-				where = fmt.Sprintf("before its first effect (it was about to %s)", what)
-			}
-			c.crashFor(n, cr.downtime, where)
-			return true
-		}
-	}
-	return false
-}
-
-func (c *Cluster) crashFor(n *nodeBase, downtime time.Duration, where string) {
-	now := c.sim.Now()
-	c.crashes = append(c.crashes, fmt.Sprintf("%s crashed at %v %s, down %v", n.id, now, where, downtime))
-	c.net.Crash(n.id)
-	c.last = now
-	up := now + downtime
-	if up > c.allUpAt {
-		c.allUpAt = up
-	}
-	id := n.id
-	c.sim.At(up, func() {
-		c.last = c.sim.Now()
-		c.net.Restart(id)
-	})
-}
+func (c *Cluster) after(n *nodeBase, a fault.Act) { c.inj.After(n.fn, a) }
 
 func (c *Cluster) note(id sim.NodeID, text string) {
 	if c.trace != nil {
@@ -236,11 +141,7 @@ func (c *Cluster) note(id sim.NodeID, text string) {
 }
 
 func (c *Cluster) send(from *nodeBase, to sim.NodeID, m message, verb string) {
-	what := act{verb, to}
-	if c.before(from, what) {
-		c.net.Send(from.id, to, m)
-		c.after(from, what)
-	}
+	c.inj.Send(from.fn, to, m, verb)
 }
 
 func (c *Cluster) ruleFailed(node sim.NodeID, format string, args ...any) {
@@ -378,7 +279,7 @@ func (co *coordinator) begin(t int32) {
 func (co *coordinator) handle(from sim.NodeID, v any) {
 	c := co.c
 	m := v.(message)
-	c.last = c.sim.Now()
+	c.inj.Touch()
 	switch m.kind {
 	case msgVote:
 		ct := co.txns[m.txn]
@@ -480,14 +381,14 @@ func (co *coordinator) run(t int32, ct *ctxn, effects []Effect, i int) {
 		}
 		switch e.Kind {
 		case LogDecision:
-			what := act{verb: "log " + kindOf(e.Decision).String()}
+			what := fault.Act{Verb: "log " + kindOf(e.Decision).String()}
 			if !c.before(&co.nodeBase, what) {
 				return
 			}
 			next := i + 1
 			c.net.Timer(co.id, c.cfg.Fsync, func() {
 				co.log[t] = append(co.log[t], kindOf(e.Decision))
-				c.note(co.id, what.verb)
+				c.note(co.id, what.Verb)
 				c.after(&co.nodeBase, what)
 				if c.net.Up(co.id) {
 					co.run(t, ct, effects, next)
@@ -639,7 +540,7 @@ type participant struct {
 func (p *participant) handle(from sim.NodeID, v any) {
 	c := p.c
 	m := v.(message)
-	c.last = c.sim.Now()
+	c.inj.Touch()
 	switch m.kind {
 	case msgPrepare:
 		p.onPrepare(m.txn)
@@ -721,7 +622,7 @@ func (p *participant) prepare(t int32, pt *ptxn) {
 		st.lockAt[p.idx] = c.sim.Now()
 	}
 	pt.phase = pPreparing
-	if !c.before(&p.nodeBase, act{verb: "log PREPARED"}) {
+	if !c.before(&p.nodeBase, fault.Act{Verb: "log PREPARED"}) {
 		return
 	}
 	c.net.Timer(p.id, c.cfg.Fsync, func() {
@@ -732,7 +633,7 @@ func (p *participant) prepare(t int32, pt *ptxn) {
 		c.note(p.id, "log PREPARED, locks held")
 		pt.phase = pPrepared
 		st.doubtAt[p.idx] = c.sim.Now()
-		c.after(&p.nodeBase, act{verb: "log PREPARED"})
+		c.after(&p.nodeBase, fault.Act{Verb: "log PREPARED"})
 		if !c.net.Up(p.id) {
 			return
 		}
@@ -851,14 +752,14 @@ func (p *participant) learn(t int32, d Decision, source string) {
 		pt.phase, pt.dec = pDeciding, d
 		pt.timer.Stop()
 		p.endDoubt(t)
-		what := act{verb: "log " + kindOf(d).String()}
+		what := fault.Act{Verb: "log " + kindOf(d).String()}
 		if !c.before(&p.nodeBase, what) {
 			return
 		}
 		c.net.Timer(p.id, c.cfg.Fsync, func() {
 			p.log[t] = append(p.log[t], kindOf(d))
 			pt.phase = pDone
-			c.note(p.id, what.verb+", release locks")
+			c.note(p.id, what.Verb+", release locks")
 			p.release(t)
 			c.after(&p.nodeBase, what)
 			if d == Commit {
@@ -927,7 +828,7 @@ func (p *participant) onPeerQuery(from sim.NodeID, t int32) {
 		pt = &ptxn{}
 		p.txns[t] = pt
 	}
-	if !c.before(&p.nodeBase, act{verb: "log ABORTED"}) {
+	if !c.before(&p.nodeBase, fault.Act{Verb: "log ABORTED"}) {
 		return
 	}
 	st := c.txns[t]
@@ -941,7 +842,7 @@ func (p *participant) onPeerQuery(from sim.NodeID, t int32) {
 	c.net.Timer(p.id, c.cfg.Fsync, func() {
 		p.log[t] = append(p.log[t], Aborted)
 		c.note(p.id, "not voted yet: abort")
-		c.after(&p.nodeBase, act{verb: "log ABORTED"})
+		c.after(&p.nodeBase, fault.Act{Verb: "log ABORTED"})
 		reply(PeerAborted)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/sim"
+	"github.com/dsgym/dsgym/pkg/txn/fault"
 )
 
 // Coordinator is the coordinator's node name.
@@ -70,34 +71,24 @@ func Default(rules Rules) Config {
 	}
 }
 
-// Crash is one crash of one node, followed by a restart after Downtime.
-// Build one with [CrashAfter] (a protocol step) or [CrashAt] (a time).
-type Crash struct {
-	// Node is "coordinator" or a participant.
-	Node string
-	// After: the node crashes when it has performed After effects (sends
-	// and durable log writes) and is about to perform the next one. 0 means
-	// before its first effect. Used unless Timed is set.
-	After int
-	// Timed selects a crash at virtual time Time instead of at a step.
-	Timed bool
-	// Time is when a timed crash strikes.
-	Time time.Duration
-	// Downtime is how long the node stays down before it restarts.
-	Downtime time.Duration
-}
+// Crash is one crash of one node, followed by a restart (see package
+// fault). Build one with [CrashAfter] (a protocol step) or [CrashAt] (a
+// time).
+type Crash = fault.Crash
 
-// CrashAfter returns a crash of node after it performed n effects, with the
-// given downtime. For the coordinator of k participants, effects 1..k are
-// the PREPAREs, then come the phase-2 effects ([CoordinatorAfterPrepare]
-// and friends name the usual points).
+// CrashAfter returns a crash of node right after its n-th effect (a send,
+// or a log write once durable), with the given downtime; n = 0 crashes it
+// before its first effect. For a coordinator of k participants, effects
+// 1..k are the PREPAREs, then come the phase-2 effects
+// ([CoordinatorAfterPrepare] and [CoordinatorAfterFirstDecision] name the
+// usual points).
 func CrashAfter(node string, n int, downtime time.Duration) Crash {
-	return Crash{Node: node, After: n, Downtime: downtime}
+	return fault.After(node, n, downtime)
 }
 
 // CrashAt returns a crash of node at virtual time t, with the given downtime.
 func CrashAt(node string, t, downtime time.Duration) Crash {
-	return Crash{Node: node, Timed: true, Time: t, Downtime: downtime}
+	return fault.At(node, t, downtime)
 }
 
 // CoordinatorAfterPrepare is the crash the seed's "2PC is blocking" claim
@@ -112,15 +103,6 @@ func CoordinatorAfterPrepare(participants int, downtime time.Duration) Crash {
 // reference phase 2): the case where cooperative termination helps.
 func CoordinatorAfterFirstDecision(participants int, downtime time.Duration) Crash {
 	return CrashAfter(Coordinator, participants+2, downtime)
-}
-
-// String describes the crash.
-func (c Crash) String() string {
-	when := fmt.Sprintf("after %d effects", c.After)
-	if c.Timed {
-		when = "at " + c.Time.String()
-	}
-	return fmt.Sprintf("%s crashes %s, down %v", c.Node, when, c.Downtime)
 }
 
 // Validate reports the first problem with the configuration, in a sentence.
@@ -169,25 +151,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("twopc: VoteNo names %q, which is not a participant (%v)", v, c.Participants)
 		}
 	}
-	for i, cr := range c.Crashes {
-		if cr.Node != Coordinator && !seen[cr.Node] {
-			return fmt.Errorf("twopc: crash %d names node %q, which is neither %q nor a participant (%v)", i+1, cr.Node, Coordinator, c.Participants)
-		}
-		if cr.Downtime < 0 {
-			return fmt.Errorf("twopc: crash %d (%s) has a negative downtime %v", i+1, cr.Node, cr.Downtime)
-		}
-		if cr.After < 0 {
-			return fmt.Errorf("twopc: crash %d (%s) is after %d effects; the count starts at 0", i+1, cr.Node, cr.After)
-		}
-		if cr.Timed && (cr.Time < 0 || cr.Time > c.Horizon) {
-			return fmt.Errorf("twopc: crash %d (%s) at %v is outside the run [0, %v]", i+1, cr.Node, cr.Time, c.Horizon)
-		}
-		if cr.Timed && cr.Time+cr.Downtime > c.Horizon {
-			return fmt.Errorf("twopc: crash %d (%s) at %v with downtime %v restarts after the end of the run (%v); lengthen Horizon", i+1, cr.Node, cr.Time, cr.Downtime, c.Horizon)
-		}
-		if !cr.Timed && cr.Downtime >= c.Horizon {
-			return fmt.Errorf("twopc: crash %d (%s) has downtime %v, not shorter than the run (%v); lengthen Horizon", i+1, cr.Node, cr.Downtime, c.Horizon)
-		}
+	if err := fault.Validate(c.Crashes, append([]string{Coordinator}, c.Participants...), c.Horizon); err != nil {
+		return fmt.Errorf("twopc: %w", err)
 	}
 	return c.Rules.validate()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/sim"
+	"github.com/dsgym/dsgym/pkg/txn/fault"
 )
 
 // Result is what one run of a cluster did.
@@ -63,24 +64,13 @@ type TxnResult struct {
 	Conflicts []string
 }
 
-// StuckError reports a run that stopped with work unfinished: the virtual
-// time and the nodes that were stuck, and why the run stopped.
-type StuckError struct {
-	At    time.Duration
-	Nodes []string
-	// Reason: "nothing left to happen" (no timer, no message could finish
-	// the work), "the end of the run" (still retrying at the horizon), or
-	// the step limit.
-	Reason string
-}
-
-func (e *StuckError) Error() string {
-	return fmt.Sprintf("the simulation stopped at virtual time %v (%s) with work unfinished: %s", e.At, e.Reason, strings.Join(e.Nodes, "; "))
-}
+// StuckError reports a run that stopped with work unfinished (see
+// package fault).
+type StuckError = fault.StuckError
 
 func (c *Cluster) result(stepErr error) *Result {
-	r := &Result{Seed: c.cfg.Seed, Participants: append([]string(nil), c.names...), Crashes: c.crashes,
-		RuleErrors: c.ruleErr, End: c.last, AllUp: c.allUpAt, Messages: c.net.Stats(), Trace: c.trace}
+	r := &Result{Seed: c.cfg.Seed, Participants: append([]string(nil), c.names...), Crashes: c.inj.Log(),
+		RuleErrors: c.ruleErr, End: c.inj.Last(), AllUp: c.inj.AllUp(), Messages: c.net.Stats(), Trace: c.trace}
 	now := c.sim.Now()
 	var stuck []string
 	for t, st := range c.txns {
@@ -112,29 +102,7 @@ func (c *Cluster) result(stepErr error) *Result {
 		}
 		r.Txns = append(r.Txns, tr)
 	}
-	if len(stuck) > 0 {
-		for _, n := range c.net.Nodes() {
-			if !c.net.Up(n) {
-				stuck = append(stuck, fmt.Sprintf("%s is still down", n))
-			}
-		}
-		reason := "nothing left to happen: no timer or message could finish the work"
-		if c.sim.Pending() > 0 {
-			reason = fmt.Sprintf("the end of the run, horizon %v: still retrying", c.cfg.Horizon)
-		}
-		at := now
-		if c.sim.Pending() == 0 {
-			at = c.last
-		}
-		if stepErr != nil {
-			reason = stepErr.Error()
-			at = now
-		}
-		if len(stuck) > 8 {
-			stuck = append(stuck[:8], fmt.Sprintf("and %d more", len(stuck)-8))
-		}
-		r.Stuck = &StuckError{At: at, Nodes: stuck, Reason: reason}
-	}
+	r.Stuck = c.inj.Stuck(stuck, stepErr, c.cfg.Horizon)
 	return r
 }
 
@@ -269,4 +237,18 @@ func (r *Result) Outcome(t int) string {
 		return "COMMIT"
 	}
 	return "ABORT"
+}
+
+// Mermaid renders the recorded run as a Mermaid sequence diagram, lifelines
+// in protocol order, each arrow stamped with its virtual time ("" when the
+// run was not recorded: set Config.Trace).
+func (r *Result) Mermaid() string {
+	if r.Trace == nil {
+		return ""
+	}
+	parts := []sim.NodeID{Coordinator}
+	for _, p := range r.Participants {
+		parts = append(parts, sim.NodeID(p))
+	}
+	return r.Trace.Mermaid(sim.MermaidOptions{Participants: parts, Times: true})
 }
