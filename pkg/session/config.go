@@ -74,9 +74,15 @@ type Config struct {
 	Sessions      int
 	ClientRegions []sim.Region
 
-	// Ops is the total number of operations. Sessions draw from one shared
-	// budget until it runs out, so the load stays steady to the end.
+	// Ops is the total number of operations, shared among the sessions in
+	// proportion to how busy they are (see Skew). Each session's operations
+	// come from its own random stream, so every strategy serves the same
+	// operations: comparisons between strategies compare like with like.
 	Ops int
+	// Duration, when positive, stops sessions from starting operations after
+	// that much virtual time, even with Ops left: for experiments that look
+	// at a stretch of time (a failover) rather than a number of operations.
+	Duration time.Duration
 	// WriteFraction is the share of operations that are writes.
 	WriteFraction float64
 	// OwnKeys is how many keys each session owns (its profile, its posts);
@@ -90,7 +96,8 @@ type Config struct {
 	Think time.Duration
 	// Skew makes some sessions busier than others: session i thinks for
 	// Think·(i+1)^Skew, normalised so that the mean stays Think (0: all
-	// alike). Busy sessions weigh on their replica: what pinning them costs.
+	// alike), and gets a share of Ops in proportion. Busy sessions weigh on
+	// their replica: what pinning them costs.
 	Skew float64
 
 	// Lag is the mean extra time a replica takes to apply a log entry after
@@ -121,7 +128,7 @@ type Config struct {
 	// balancer may send the next read to a replica that has not.
 	CacheEvictEarly bool
 	// PrimaryWindow is how long after a write the primary-after-write
-	// strategy keeps reading from the primary.
+	// strategy keeps reading from the primary (Rails' default: 2 s).
 	PrimaryWindow time.Duration
 
 	// Crashes lists replica failures to inject.
@@ -154,7 +161,7 @@ func Default() Config {
 		Timeout:             2 * time.Second,
 		MaxWait:             150 * time.Millisecond,
 		CacheTTL:            2 * time.Second,
-		PrimaryWindow:       time.Second,
+		PrimaryWindow:       2 * time.Second,
 	}
 }
 
@@ -216,7 +223,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"Think", c.Think}, {"Lag", c.Lag}, {"MaxWait", c.MaxWait}, {"CacheTTL", c.CacheTTL}, {"PrimaryWindow", c.PrimaryWindow}} {
+	}{{"Think", c.Think}, {"Duration", c.Duration}, {"Lag", c.Lag}, {"MaxWait", c.MaxWait}, {"CacheTTL", c.CacheTTL}, {"PrimaryWindow", c.PrimaryWindow}} {
 		if err := nonNeg(d.name, d.v); err != nil {
 			return err
 		}

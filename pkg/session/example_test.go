@@ -47,7 +47,7 @@ func ExampleRun() {
 		fmt.Printf("%s: %d ops, read-your-writes broken %d times\n", s, o.Summary.Ops, o.Summary.Violations[session.ReadYourWrites])
 	}
 	// Output:
-	// none: 2000 ops, read-your-writes broken 101 times
+	// none: 2000 ops, read-your-writes broken 88 times
 	// sticky: 2000 ops, read-your-writes broken 0 times
 }
 

@@ -93,7 +93,7 @@ type world struct {
 	routers  map[sim.Region]*router
 	clients  []*client
 	history  History
-	left     int // operations not started yet, shared by every session
+	shared   []string // the shared keys
 	nextID   uint64
 	commitAt []time.Duration // commitAt[lsn-1]: when the primary committed lsn
 	lag      []time.Duration // commit-to-apply delay of every entry at every replica
@@ -429,11 +429,15 @@ type client struct {
 	id     sim.NodeID
 	region sim.Region
 	rt     *router
-	rng    *rand.Rand
-	think  time.Duration
-	pinned int
-	order  []int // scratch: the order the session's view lists replicas in
-	token  uint64
+	// Three random streams: the workload (which operation, which key), the
+	// pauses, and routing (load balancing, pins, view order).
+	wl, thinkRng, rng *rand.Rand
+	own               []string // the session's own keys
+	left              int      // operations still to start
+	think             time.Duration
+	pinned            int
+	order             []int // scratch: the order the session's view lists replicas in
+	token             uint64
 	// wrote and lastWrite: whether and when the session's latest write
 	// was acknowledged (primary-after-write).
 	wrote     bool
@@ -463,10 +467,10 @@ type pending struct {
 }
 
 func (c *client) next() {
-	if c.w.left == 0 || c.w.err != nil {
+	if c.left == 0 || c.w.err != nil || (c.w.cfg.Duration > 0 && c.w.s.Now() >= c.w.cfg.Duration) {
 		return
 	}
-	c.w.left--
+	c.left--
 	cfg := c.w.cfg
 	if c.script != nil {
 		step := c.script[0]
@@ -479,16 +483,18 @@ func (c *client) next() {
 		}
 		return
 	}
+	// The workload has its own random stream, so every strategy serves the
+	// same operations in the same order.
 	kind := Read
-	if c.rng.Float64() < cfg.WriteFraction {
+	if c.wl.Float64() < cfg.WriteFraction {
 		kind = Write
 	}
 	var key string
-	own := cfg.OwnKeys > 0 && (cfg.SharedKeys == 0 || (kind == Read && c.rng.Float64() < cfg.OwnReadFraction) || (kind == Write && c.rng.Float64() >= cfg.SharedWriteFraction))
+	own := cfg.OwnKeys > 0 && (cfg.SharedKeys == 0 || (kind == Read && c.wl.Float64() < cfg.OwnReadFraction) || (kind == Write && c.wl.Float64() >= cfg.SharedWriteFraction))
 	if own {
-		key = ownKey(c.idx, c.rng.IntN(cfg.OwnKeys))
+		key = c.own[c.wl.IntN(cfg.OwnKeys)]
 	} else {
-		key = sharedKey(c.rng.IntN(cfg.SharedKeys))
+		key = c.w.shared[c.wl.IntN(cfg.SharedKeys)]
 	}
 	c.cur = pending{active: true, kind: kind, key: key, start: c.w.s.Now()}
 	if kind == Write {
@@ -500,6 +506,14 @@ func (c *client) next() {
 
 func ownKey(session, k int) string { return fmt.Sprintf("s%02d/k%d", session, k) }
 func sharedKey(k int) string       { return fmt.Sprintf("shared/%d", k) }
+
+func keys(n int, name func(int) string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = name(i)
+	}
+	return out
+}
 
 // stickyTarget returns the pinned replica, pinning again when it is
 // believed down.
@@ -707,7 +721,46 @@ func (c *client) pause() time.Duration {
 	if c.think <= 0 {
 		return 0
 	}
-	return time.Duration(c.rng.ExpFloat64() * float64(c.think))
+	return time.Duration(c.thinkRng.ExpFloat64() * float64(c.think))
+}
+
+// shares splits total among sessions in proportion to their activity
+// (rel), by largest remainder, so the parts add up to total exactly.
+func shares(total int, rel []float64) []int {
+	out := make([]int, len(rel))
+	if len(rel) == 0 {
+		return out
+	}
+	sum := 0.0
+	for _, r := range rel {
+		sum += r
+	}
+	type rem struct {
+		i int
+		r float64
+	}
+	rems := make([]rem, len(rel))
+	given := 0
+	for i, r := range rel {
+		exact := float64(total) * r / sum
+		out[i] = int(exact)
+		given += out[i]
+		rems[i] = rem{i, exact - float64(out[i])}
+	}
+	slices.SortStableFunc(rems, func(a, b rem) int {
+		switch {
+		case a.r > b.r:
+			return -1
+		case a.r < b.r:
+			return 1
+		}
+		return 0
+	})
+	for k := 0; given < total; k++ {
+		out[rems[k%len(rems)].i]++
+		given++
+	}
+	return out
 }
 
 // thinkScale returns, for each of n sessions, the factor its think time is

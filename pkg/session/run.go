@@ -102,12 +102,15 @@ func build(cfg Config, route RouteFunc, trace bool) (*world, error) {
 	}
 	w.cfg.ClientRegions = regions
 
-	w.left = cfg.Ops
 	rel := thinkScale(cfg.Sessions, cfg.Skew)
+	quota := shares(cfg.Ops, rel)
+	w.shared = keys(cfg.SharedKeys, sharedKey)
 	for i := 0; i < cfg.Sessions; i++ {
 		reg := cfg.ClientRegions[i%len(cfg.ClientRegions)]
 		c := &client{w: w, idx: i, id: sim.NodeID(fmt.Sprintf("s%02d", i)), region: reg, rt: w.routers[reg],
-			rng: newRand(cfg.Seed, fmt.Sprintf("session/%d", i)), pinned: -1, cache: map[string]cached{},
+			wl: newRand(cfg.Seed, fmt.Sprintf("workload/%d", i)), thinkRng: newRand(cfg.Seed, fmt.Sprintf("think/%d", i)),
+			rng: newRand(cfg.Seed, fmt.Sprintf("route/%d", i)), left: quota[i], pinned: -1, cache: map[string]cached{},
+			own:   keys(cfg.OwnKeys, func(k int) string { return ownKey(i, k) }),
 			think: time.Duration(float64(cfg.Think) / rel[i])}
 		c.order = make([]int, len(cfg.Replicas))
 		for k := range c.order {
@@ -161,7 +164,7 @@ func (w *world) run() (*Result, error) {
 		if c.script != nil {
 			start = c.script[0].After
 		} else if c.think > 0 {
-			start = time.Duration(c.rng.Float64() * float64(c.think))
+			start = time.Duration(c.thinkRng.Float64() * float64(c.think))
 		}
 		w.net.Timer(c.id, start, c.next)
 	}
@@ -175,11 +178,9 @@ func (w *world) run() (*Result, error) {
 	}
 	// Heartbeats never stop, so run until every session is done.
 	done := func() bool {
-		if w.left > 0 {
-			return false
-		}
+		over := cfg.Duration > 0 && w.s.Now() >= cfg.Duration
 		for _, c := range w.clients {
-			if c.cur.active {
+			if c.cur.active || (c.left > 0 && !over) {
 				return false
 			}
 		}
@@ -326,8 +327,9 @@ type Bucket struct {
 	Ops, Failed, Reads int
 	// RYW and MR count the violations among them.
 	RYW, MR int
-	// ReadLatency is the mean latency of the successful reads.
-	ReadLatency time.Duration
+	// ReadLatency, WriteLatency and Latency are the mean latencies of the
+	// successful reads, writes, and both.
+	ReadLatency, WriteLatency, Latency time.Duration
 }
 
 // Timeline groups the run's operations by when they ended, in buckets of
@@ -341,7 +343,8 @@ func (o *Outcome) Timeline(width time.Duration) ([]Bucket, error) {
 		return nil, fmt.Errorf("%v buckets of %v would be %d buckets; use wider buckets", o.End, width, n)
 	}
 	out := make([]Bucket, n)
-	sum := make([]time.Duration, n)
+	sum, wsum := make([]time.Duration, n), make([]time.Duration, n)
+	writes := make([]int, n)
 	for i := range out {
 		out[i].Start = time.Duration(i) * width
 	}
@@ -354,6 +357,9 @@ func (o *Outcome) Timeline(width time.Duration) ([]Bucket, error) {
 		case op.Kind == Read:
 			out[b].Reads++
 			sum[b] += op.End - op.Start
+		default:
+			writes[b]++
+			wsum[b] += op.End - op.Start
 		}
 	}
 	for _, v := range o.Report.Violations[ReadYourWrites] {
@@ -365,6 +371,12 @@ func (o *Outcome) Timeline(width time.Duration) ([]Bucket, error) {
 	for i := range out {
 		if out[i].Reads > 0 {
 			out[i].ReadLatency = sum[i] / time.Duration(out[i].Reads)
+		}
+		if writes[i] > 0 {
+			out[i].WriteLatency = wsum[i] / time.Duration(writes[i])
+		}
+		if n := out[i].Reads + writes[i]; n > 0 {
+			out[i].Latency = (sum[i] + wsum[i]) / time.Duration(n)
 		}
 	}
 	return out, nil

@@ -64,7 +64,7 @@ func TestStrategiesAgainstTheCheckers(t *testing.T) {
 		{"a client cache shorter than the lag breaks read-your-writes", with(session.Cache, func(c *session.Config) { c.CacheTTL, c.Lag = 50*ms, 400*ms }), true, true},
 		{"a client cache that forgets on the first caught-up replica breaks read-your-writes", with(session.Cache, func(c *session.Config) { c.CacheEvictEarly = true }), true, true},
 		{"reading the primary after a write keeps read-your-writes within its window", with(session.PrimaryAfterWrite, func(c *session.Config) { c.Lag = 100 * ms }), false, false},
-		{"reading the primary after a write breaks read-your-writes when the lag outgrows the window", with(session.PrimaryAfterWrite, func(c *session.Config) { c.Lag = 1500 * ms }), true, true},
+		{"reading the primary after a write breaks read-your-writes when the lag outgrows the window", with(session.PrimaryAfterWrite, func(c *session.Config) { c.Lag, c.PrimaryWindow = 1500*ms, time.Second }), true, true},
 		{"sticky sessions break read-your-writes when they fail over to a lagging replica", failoverTo(session.Sticky, 1200*ms), true, true},
 		{"a write token survives the same failover", failoverTo(session.Token, 1200*ms), false, true},
 	}
@@ -378,4 +378,38 @@ func BenchmarkCheck10kOps(b *testing.B) {
 		}
 	}
 	budget.AtMost(b, "s/10k-ops", worst.Seconds(), 0.05)
+}
+
+func TestRunAllMatchesRunningOneByOne(t *testing.T) {
+	base := session.Default()
+	base.Ops = 800
+	cfgs := session.ForStrategies(base, session.Strategies)
+	all, err := session.RunAll(cfgs, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cfg := range cfgs {
+		one := run(t, cfg)
+		if fmt.Sprint(one.History) != fmt.Sprint(all[i].History) || all[i].Summary.Strategy != cfg.Strategy {
+			t.Errorf("run %d (%s) differs when run with the others", i, cfg.Strategy)
+		}
+	}
+	bad := append(cfgs, session.Config{})
+	if _, err := session.RunAll(bad, ref); err == nil || !strings.Contains(err.Error(), "run 5") {
+		t.Errorf("RunAll with a bad configuration = %v, want an error naming run 5", err)
+	}
+}
+
+func TestADurationStopsNewOperationsAtThatTime(t *testing.T) {
+	cfg := session.Default()
+	cfg.Ops, cfg.Duration = 1_000_000, 3*time.Second
+	o := run(t, cfg)
+	for _, op := range o.History {
+		if op.Start >= cfg.Duration {
+			t.Fatalf("an operation started at %v, after the run's %v", op.Start, cfg.Duration)
+		}
+	}
+	if len(o.History) < 100 || o.End > cfg.Duration+cfg.Timeout {
+		t.Errorf("%d ops ending at %v: want a steady run that stops soon after %v", len(o.History), o.End, cfg.Duration)
+	}
 }

@@ -1,7 +1,5 @@
-// Package session holds the reference solutions of notebook
-// 02-read-your-writes: the write-token router and the read-your-writes
-// checker. dsgym sync turns them into the stubs of exercises/session and of
-// the notebook's exercise cells.
+// Package session holds the exercises of notebook 02-read-your-writes:
+// the router that honours a write token, and the read-your-writes checker.
 package session
 
 import (

@@ -10,5 +10,5 @@ import (
 func TestRouteRead(t *testing.T) { drill.RouteRead.Test(t, session.RouteRead) }
 
 func TestCheckReadYourWrites(t *testing.T) {
-	drill.CheckRYW.Test(t, session.CheckReadYourWrites)
+	drill.CheckReadYourWrites.Test(t, session.CheckReadYourWrites)
 }

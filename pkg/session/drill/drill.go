@@ -27,7 +27,7 @@ var Reference = session.Impl{Route: sol.RouteRead, CheckRYW: sol.CheckReadYourWr
 // Pick returns the learner's implementations where they are written and
 // the references where they are still stubs, with a note for each.
 func Pick(route session.RouteFunc, ryw session.Checker) session.Impl {
-	return session.Impl{Route: RouteRead.Pick(route), CheckRYW: CheckRYW.Pick(ryw)}
+	return session.Impl{Route: RouteRead.Pick(route), CheckRYW: CheckReadYourWrites.Pick(ryw)}
 }
 
 const ms = time.Millisecond
@@ -190,8 +190,8 @@ var RouteRead = exercise.Register(&exercise.Exercise[session.RouteFunc]{
 	},
 })
 
-// CheckRYW is the second exercise: the read-your-writes checker.
-var CheckRYW = exercise.Register(&exercise.Exercise[session.Checker]{
+// CheckReadYourWrites is the second exercise: the read-your-writes checker.
+var CheckReadYourWrites = exercise.Register(&exercise.Exercise[session.Checker]{
 	ID:       "session/check-ryw",
 	Title:    "A read-your-writes checker",
 	Task:     "return every successful read that saw an older version of a key than its own session's latest acknowledged write to it, in history order",

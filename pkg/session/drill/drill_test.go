@@ -13,7 +13,7 @@ import (
 
 func TestReferencesPassEveryCheck(t *testing.T) {
 	RouteRead.Passes(t, sol.RouteRead)
-	CheckRYW.Passes(t, sol.CheckReadYourWrites)
+	CheckReadYourWrites.Passes(t, sol.CheckReadYourWrites)
 }
 
 // route is a configurable router for known-bad variants of the reference.
@@ -207,7 +207,7 @@ func TestRYWChecksCatchKnownBadCheckers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("rejects "+tt.name, func(t *testing.T) {
-			CheckRYW.Catches(t, tt.name, tt.bad, tt.checks...)
+			CheckReadYourWrites.Catches(t, tt.name, tt.bad, tt.checks...)
 		})
 	}
 }
