@@ -143,6 +143,15 @@ func (s ClassStats) StaleFraction() float64 {
 	return float64(s.Stale) / float64(s.OK)
 }
 
+// Mean returns the mean latency in milliseconds (NaN when none).
+func (s ClassStats) Mean() float64 {
+	sum := 0.0
+	for _, x := range s.Latencies {
+		sum += x
+	}
+	return sum / float64(len(s.Latencies))
+}
+
 // Percentile returns the p-th percentile (nearest rank) of the class's
 // latencies in milliseconds, NaN when there are none.
 func (s ClassStats) Percentile(p float64) float64 { return percentile(s.Latencies, p) }
@@ -198,15 +207,17 @@ func (r *Report) Class(name string) (ClassStats, bool) {
 }
 
 // Reads and Writes merge the stats of every read (write) class.
-func (r *Report) Reads() ClassStats  { return r.merge(false) }
-func (r *Report) Writes() ClassStats { return r.merge(true) }
+func (r *Report) Reads() ClassStats  { return Merge(r.Classes, false) }
+func (r *Report) Writes() ClassStats { return Merge(r.Classes, true) }
 
-func (r *Report) merge(write bool) ClassStats {
+// Merge merges the stats of the read classes (write false) or of the write
+// classes (write true), for example those of [Report.During].
+func Merge(classes []ClassStats, write bool) ClassStats {
 	out := ClassStats{Name: "reads", Write: write}
 	if write {
 		out.Name = "writes"
 	}
-	for _, c := range r.Classes {
+	for _, c := range classes {
 		if c.Write == write {
 			out.OK += c.OK
 			out.Refused += c.Refused

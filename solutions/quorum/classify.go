@@ -6,20 +6,21 @@ import (
 	"github.com/dsgym/dsgym/pkg/quorum/replica"
 )
 
-// Classify says what a quorum configuration guarantees: N replicas per key,
-// reads that wait for R of them, writes that wait for W. With sloppy set,
-// writes and reads that cannot reach enough of the key's own replicas are
-// taken by other nodes (hinted handoff), so quorums no longer have to meet.
+// Classify says what a quorum configuration guarantees: each key has N
+// replicas, reads wait for R of them and writes for W. With sloppy set, an
+// operation that cannot reach enough of the key's own replicas is taken by
+// other nodes of the cluster instead (hinted handoff).
 //
-//   - Strong: every read quorum meets every write quorum (R + W > N), and
-//     the quorums are strict.
-//   - Overlap: the fewest replicas a read and a write quorum share,
-//     R + W - N, never below 0; 0 for sloppy quorums.
-//   - ReadsSurvive, WritesSurvive: N - R and N - W replicas of the key may
-//     be down or cut off.
-//   - WritesOverlap: two write quorums always meet (2W > N), strict only.
+//   - Strong: every possible read quorum shares at least one replica with
+//     every possible write quorum, so a read sees the latest acknowledged
+//     write.
+//   - Overlap: the fewest replicas a read quorum and a write quorum can
+//     have in common.
+//   - ReadsSurvive, WritesSurvive: how many of the key's N replicas can be
+//     down or cut off while reads (writes) still gather their quorum.
+//   - WritesOverlap: any two write quorums share at least one replica.
 //
-// It returns an error unless 1 <= R <= N and 1 <= W <= N.
+// It returns an error for N < 1, and for R or W outside 1..N.
 //
 //dsgym:exercise quorum/classify
 func Classify(n, r, w int, sloppy bool) (replica.Profile, error) {
