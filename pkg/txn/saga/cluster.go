@@ -196,7 +196,7 @@ func (c *Cluster) note(id sim.NodeID, text string) {
 
 func (c *Cluster) ruleFailed(format string, args ...any) {
 	if len(c.ruleErr) < 10 {
-		c.ruleErr = append(c.ruleErr, fmt.Sprintf("%s at %v: ", Orchestrator, c.sim.Now())+fmt.Sprintf(format, args...))
+		c.ruleErr = append(c.ruleErr, fmt.Sprintf("%s at virtual time %v: ", Orchestrator, c.sim.Now())+fmt.Sprintf(format, args...))
 	}
 }
 
@@ -703,7 +703,7 @@ func (o *orchestrator) begin(s int32) {
 	}
 	os := &osaga{phase: oForward}
 	o.sagas[s] = os
-	o.write(s, os, logRec{kind: recStarted}, func() { o.sendDo(s, os) })
+	o.write(s, os, logRec{kind: recStarted}, func() { o.sendDo(s, os, c.cfg.Timeout) })
 }
 
 // write appends a record durably, then runs next (if the orchestrator is
@@ -740,15 +740,18 @@ func (o *orchestrator) write(s int32, os *osaga, r logRec, next func()) {
 	})
 }
 
-func (o *orchestrator) sendDo(s int32, os *osaga) {
+// sendDo sends the pending step's request, and again with the same key
+// after wait, backing off to at most 32 timeouts between sends.
+func (o *orchestrator) sendDo(s int32, os *osaga, wait time.Duration) {
 	c := o.c
 	st := c.sagas[s]
 	step := c.cfg.Steps[os.step]
 	c.inj.Send(o.fn, sim.NodeID(step), request{saga: s, step: os.step, key: DoKey(st.id, step)}, "send do")
 	if c.net.Up(Orchestrator) {
-		os.timer = c.net.Timer(Orchestrator, c.cfg.Timeout, func() {
-			if os.phase == oForward && !os.busy {
-				o.sendDo(s, os)
+		pending := os.step
+		os.timer = c.net.Timer(Orchestrator, wait, func() {
+			if os.phase == oForward && !os.busy && os.step == pending {
+				o.sendDo(s, os, min(2*wait, 32*c.cfg.Timeout))
 			}
 		})
 	}
@@ -779,7 +782,7 @@ func (o *orchestrator) handle(from sim.NodeID, v any) {
 		o.write(r.saga, os, logRec{kind: recDone, step: r.step}, func() {
 			os.step++
 			if os.step < n {
-				o.sendDo(r.saga, os)
+				o.sendDo(r.saga, os, c.cfg.Timeout)
 				return
 			}
 			o.write(r.saga, os, logRec{kind: recCompleted}, nil)
@@ -939,7 +942,7 @@ func (o *orchestrator) recover() {
 			if os.step == len(c.cfg.Steps) {
 				o.write(s, os, logRec{kind: recCompleted}, nil)
 			} else {
-				o.sendDo(s, os)
+				o.sendDo(s, os, c.cfg.Timeout)
 			}
 		}
 	}
@@ -948,6 +951,7 @@ func (o *orchestrator) recover() {
 func callCompensate(f CompensateFunc, p Progress) (c Compensation, ok bool, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			fault.PassStub(v)
 			err = fmt.Errorf("panicked: %v", v)
 		}
 	}()

@@ -150,13 +150,17 @@ func (c *Cluster) stuckOn(s int32) string {
 //   - nothing is compensated that never took effect;
 //   - compensations run in reverse order: a step is undone before any step
 //     that took effect before it;
-//   - the compensation rule never failed.
+//   - the compensation rule never fails (listed first: it explains the
+//     rest).
 func CheckOutcome(r *Result) []string {
 	var out []string
 	add := func(format string, args ...any) {
 		if len(out) < 20 {
 			out = append(out, fmt.Sprintf(format, args...))
 		}
+	}
+	for _, e := range r.RuleErrors {
+		add("a rule failed: %s", e)
 	}
 	for _, s := range r.Sagas {
 		for i, step := range r.Steps {
@@ -200,9 +204,6 @@ func CheckOutcome(r *Result) []string {
 	}
 	if r.Stuck != nil {
 		add("%s", r.Stuck.Error())
-	}
-	for _, e := range r.RuleErrors {
-		add("a rule failed: %s", e)
 	}
 	return out
 }

@@ -145,7 +145,7 @@ func (c *Cluster) send(from *nodeBase, to sim.NodeID, m message, verb string) {
 }
 
 func (c *Cluster) ruleFailed(node sim.NodeID, format string, args ...any) {
-	msg := fmt.Sprintf("%s at %v: ", node, c.sim.Now()) + fmt.Sprintf(format, args...)
+	msg := fmt.Sprintf("%s at virtual time %v: ", node, c.sim.Now()) + fmt.Sprintf(format, args...)
 	if len(c.ruleErr) < 10 {
 		c.ruleErr = append(c.ruleErr, msg)
 	}
@@ -642,7 +642,8 @@ func (p *participant) prepare(t int32, pt *ptxn) {
 	})
 }
 
-// armQuery asks for the outcome after d, and again every QueryInterval.
+// armQuery asks for the outcome after d, then again with backoff: the
+// wait doubles from QueryInterval up to 4 QueryIntervals.
 func (p *participant) armQuery(t int32, pt *ptxn, d time.Duration) {
 	c := p.c
 	pt.timer = c.net.Timer(p.id, d, func() {
@@ -664,7 +665,7 @@ func (p *participant) armQuery(t int32, pt *ptxn, d time.Duration) {
 			}
 		}
 		if c.net.Up(p.id) {
-			p.armQuery(t, pt, c.cfg.QueryInterval)
+			p.armQuery(t, pt, min(max(2*d, c.cfg.QueryInterval), 4*c.cfg.QueryInterval))
 		}
 	})
 }
@@ -923,6 +924,7 @@ func (p *participant) recover() {
 func callRecover(f RecoverFunc, log []Kind) (r Recovery, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			fault.PassStub(v)
 			err = fmt.Errorf("panicked: %v", v)
 		}
 	}()
@@ -932,6 +934,7 @@ func callRecover(f RecoverFunc, log []Kind) (r Recovery, err error) {
 func callPhase2(f Phase2Func, parts []string, votes map[string]Vote) (es []Effect, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			fault.PassStub(v)
 			err = fmt.Errorf("panicked: %v", v)
 		}
 	}()
@@ -941,6 +944,7 @@ func callPhase2(f Phase2Func, parts []string, votes map[string]Vote) (es []Effec
 func callTerminate(f TerminateFunc, answers []PeerState) (d Decision, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			fault.PassStub(v)
 			err = fmt.Errorf("panicked: %v", v)
 		}
 	}()

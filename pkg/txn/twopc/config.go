@@ -32,7 +32,8 @@ type Config struct {
 	// aborts.
 	VoteTimeout time.Duration
 	// QueryInterval is how long a prepared participant waits for the
-	// decision before it asks (and between two questions).
+	// decision before it asks; it asks again with backoff, the wait
+	// doubling up to 4 QueryIntervals.
 	QueryInterval time.Duration
 	// AckTimeout is how long the coordinator waits for acknowledgements of
 	// COMMIT before it sends it again.
@@ -55,8 +56,9 @@ type Config struct {
 
 // Default returns the configuration the notebook starts from: the three
 // services of the question, 1 ms links with a little jitter, 1 ms fsyncs,
-// a 300 ms vote timeout, questions and COMMIT resends every 500 ms, no
-// faults, a 10-minute horizon, and the given rules.
+// a 300 ms vote timeout, an in-doubt participant's first question after
+// 500 ms (then 1 s, then every 2 s), COMMIT resent after 500 ms (backing
+// off), no faults, a 10-minute horizon, and the given rules.
 func Default(rules Rules) Config {
 	return Config{
 		Seed:          1,

@@ -161,9 +161,13 @@ func (co *coordinator) stuckOn(t int32) string {
 //   - no participant receives a decision that contradicts its log;
 //   - nothing stays prepared: once every node is up, each transaction
 //     resolves before the run ends;
-//   - the protocol's rules never failed.
+//   - the protocol's rules never fail (these come first: they explain the
+//     rest).
 func Atomicity(r *Result) []string {
 	var out []string
+	for _, e := range r.RuleErrors {
+		out = append(out, "a rule failed: "+e)
+	}
 	for t, tr := range r.Txns {
 		var commits, aborts []string
 		for i, o := range tr.Outcomes {
@@ -185,9 +189,6 @@ func Atomicity(r *Result) []string {
 	}
 	if r.Stuck != nil {
 		out = append(out, r.Stuck.Error())
-	}
-	for _, e := range r.RuleErrors {
-		out = append(out, "a rule failed: "+e)
 	}
 	return out
 }

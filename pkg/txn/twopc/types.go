@@ -19,9 +19,9 @@
 //     acknowledges a COMMIT. Once every participant has acknowledged, the
 //     coordinator forgets the transaction.
 //
-// Timeouts and recovery: a participant in doubt asks the coordinator again
-// every [Config.QueryInterval]; a coordinator that knows no decision for a
-// transaction answers ABORT. With [Config.Cooperative], an in-doubt
+// Timeouts and recovery: a participant in doubt asks the coordinator after
+// [Config.QueryInterval], and again with backoff; a coordinator that knows
+// no decision for a transaction answers ABORT. With [Config.Cooperative], an in-doubt
 // participant also asks its peers: a peer that knows the outcome, or that
 // has not voted yet (it then aborts), ends the doubt; when every peer is in
 // doubt too, all of them stay blocked until the coordinator returns.
