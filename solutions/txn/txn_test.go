@@ -7,7 +7,9 @@ import (
 	"github.com/dsgym/dsgym/solutions/txn"
 )
 
-func TestParticipantRecovery(t *testing.T) { drill.ParticipantRecovery.Test(t, txn.ParticipantRecovery) }
+func TestParticipantRecovery(t *testing.T) {
+	drill.ParticipantRecovery.Test(t, txn.ParticipantRecovery)
+}
 
 func TestPhase2(t *testing.T) { drill.Phase2.Test(t, txn.Phase2) }
 
