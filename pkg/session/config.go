@@ -165,6 +165,14 @@ func Default() Config {
 	}
 }
 
+// Limits on a configuration's size, so that a typo gives an error rather
+// than a run that exhausts memory.
+const (
+	MaxReplicas = 64
+	MaxSessions = 10_000
+	MaxKeys     = 100_000
+)
+
 // Validate reports the first problem with the configuration.
 func (c Config) Validate() error {
 	frac := func(name string, v float64) error {
@@ -184,16 +192,16 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("unknown strategy %q (known: %v)", c.Strategy, Strategies)
 	}
-	if len(c.Replicas) < 1 {
-		return fmt.Errorf("at least one replica is needed (the primary), got %d", len(c.Replicas))
+	if len(c.Replicas) < 1 || len(c.Replicas) > MaxReplicas {
+		return fmt.Errorf("between 1 and %d replicas are needed (the first is the primary), got %d", MaxReplicas, len(c.Replicas))
 	}
 	for i, r := range c.Replicas {
 		if _, err := sim.OneWay(r, r); err != nil {
 			return fmt.Errorf("replica %d: %w", i, err)
 		}
 	}
-	if c.Sessions < 1 {
-		return fmt.Errorf("at least one session is needed, got %d", c.Sessions)
+	if c.Sessions < 1 || c.Sessions > MaxSessions {
+		return fmt.Errorf("between 1 and %d sessions are needed, got %d", MaxSessions, c.Sessions)
 	}
 	if len(c.ClientRegions) == 0 {
 		return fmt.Errorf("no client regions given")
@@ -206,8 +214,8 @@ func (c Config) Validate() error {
 	if c.Ops < 0 {
 		return fmt.Errorf("ops must not be negative, got %d", c.Ops)
 	}
-	if c.OwnKeys < 0 || c.SharedKeys < 0 || c.OwnKeys+c.SharedKeys == 0 {
-		return fmt.Errorf("own and shared keys must be >= 0 with at least one key, got %d and %d", c.OwnKeys, c.SharedKeys)
+	if c.OwnKeys < 0 || c.SharedKeys < 0 || c.OwnKeys+c.SharedKeys == 0 || c.OwnKeys > MaxKeys || c.SharedKeys > MaxKeys {
+		return fmt.Errorf("own and shared keys must be in 0..%d with at least one key, got %d and %d", MaxKeys, c.OwnKeys, c.SharedKeys)
 	}
 	for _, f := range []struct {
 		name string
@@ -236,8 +244,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("ReplicaLag[%d] must not be negative, got %v", i, l)
 		}
 	}
-	if c.Heartbeat <= 0 || c.SuspectAfter <= 0 || c.Timeout <= 0 {
-		return fmt.Errorf("Heartbeat, SuspectAfter and Timeout must be positive, got %v, %v, %v", c.Heartbeat, c.SuspectAfter, c.Timeout)
+	if c.Heartbeat < time.Millisecond || c.SuspectAfter < time.Millisecond || c.Timeout < time.Millisecond {
+		return fmt.Errorf("Heartbeat, SuspectAfter and Timeout must be at least 1ms, got %v, %v, %v", c.Heartbeat, c.SuspectAfter, c.Timeout)
 	}
 	for i, cr := range c.Crashes {
 		if cr.Replica < 0 || cr.Replica >= len(c.Replicas) {

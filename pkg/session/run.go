@@ -34,6 +34,9 @@ type Result struct {
 	Net sim.Stats
 }
 
+// maxSteps bounds a run's events (a 10,000-operation run takes about 100k).
+const maxSteps = 20_000_000
+
 // Simulate runs the configuration. route routes the write-token strategy's
 // reads (the exercise's RouteRead or the reference); the other strategies
 // ignore it and it may be nil for them.
@@ -193,6 +196,9 @@ func (w *world) run() (*Result, error) {
 		}
 		if w.s.Pending() == 0 {
 			break
+		}
+		if w.s.Steps() > maxSteps {
+			return nil, fmt.Errorf("the run took more than %d events (at virtual time %v) without finishing its operations; use fewer operations or a Duration", maxSteps, w.s.Now())
 		}
 	}
 	if w.err != nil {

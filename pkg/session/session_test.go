@@ -166,6 +166,27 @@ func TestFailover(t *testing.T) {
 			t.Errorf("reads served %v: both eu-west replicas should have served reads", o.ReadsServed)
 		}
 	})
+	t.Run("with every replica down for good, every operation fails and the run still ends", func(t *testing.T) {
+		for _, silent := range []bool{false, true} {
+			for _, s := range session.Strategies {
+				cfg := session.Default()
+				cfg.Strategy, cfg.Ops = s, 300
+				for i := range cfg.Replicas {
+					cfg.Crashes = append(cfg.Crashes, session.Crash{Replica: i, At: 100 * ms, Silent: silent})
+				}
+				o := run(t, cfg)
+				late := 0
+				for _, op := range o.History {
+					if op.OK() && op.Start > 200*ms {
+						late++
+					}
+				}
+				if late > 0 {
+					t.Errorf("%s (silent %v): %d operations succeeded with every replica down", s, silent, late)
+				}
+			}
+		}
+	})
 	t.Run("with the primary down, writes fail and the run still ends", func(t *testing.T) {
 		cfg := session.Default()
 		cfg.Ops = 1000
@@ -198,9 +219,12 @@ func TestBadConfigurationsAreErrorsNotPanics(t *testing.T) {
 		want string
 	}{
 		{"an unknown strategy", func(c *session.Config) { c.Strategy = "magic" }, "unknown strategy"},
-		{"no replicas", func(c *session.Config) { c.Replicas = nil }, "at least one replica"},
+		{"no replicas", func(c *session.Config) { c.Replicas = nil }, "between 1 and 64 replicas"},
+		{"a million sessions", func(c *session.Config) { c.Sessions = 1_000_000 }, "between 1 and 10000 sessions"},
+		{"a billion keys", func(c *session.Config) { c.OwnKeys = 1_000_000_000 }, "keys must be in 0..100000"},
+		{"a nanosecond heartbeat", func(c *session.Config) { c.Heartbeat = time.Nanosecond }, "at least 1ms"},
 		{"an unknown region", func(c *session.Config) { c.Replicas = []sim.Region{"moon"} }, "unknown region"},
-		{"no sessions", func(c *session.Config) { c.Sessions = 0 }, "at least one session"},
+		{"no sessions", func(c *session.Config) { c.Sessions = 0 }, "between 1 and 10000 sessions"},
 		{"no client regions", func(c *session.Config) { c.ClientRegions = nil }, "no client regions"},
 		{"negative ops", func(c *session.Config) { c.Ops = -1 }, "ops must not be negative"},
 		{"no keys", func(c *session.Config) { c.OwnKeys, c.SharedKeys = 0, 0 }, "at least one key"},
@@ -208,7 +232,7 @@ func TestBadConfigurationsAreErrorsNotPanics(t *testing.T) {
 		{"a negative lag", func(c *session.Config) { c.Lag = -ms }, "Lag must not be negative"},
 		{"a negative latency jitter", func(c *session.Config) { c.NetJitter = -0.1 }, "NetJitter"},
 		{"per-replica lags of the wrong length", func(c *session.Config) { c.ReplicaLag = []time.Duration{ms} }, "ReplicaLag has 1 entries"},
-		{"a zero timeout", func(c *session.Config) { c.Timeout = 0 }, "must be positive"},
+		{"a zero timeout", func(c *session.Config) { c.Timeout = 0 }, "at least 1ms"},
 		{"a crash of a replica that does not exist", func(c *session.Config) { c.Crashes = []session.Crash{{Replica: 9}} }, "names replica 9"},
 		{"a crash at a negative time", func(c *session.Config) { c.Crashes = []session.Crash{{At: -time.Second}} }, "negative time"},
 	}
@@ -411,5 +435,51 @@ func TestADurationStopsNewOperationsAtThatTime(t *testing.T) {
 	}
 	if len(o.History) < 100 || o.End > cfg.Duration+cfg.Timeout {
 		t.Errorf("%d ops ending at %v: want a steady run that stops soon after %v", len(o.History), o.End, cfg.Duration)
+	}
+}
+
+// TestTheFailoverPresetShowsWhatTheNotebookSays protects the prose of the
+// notebook's Claim 4: sticky sessions break read-your-writes right after
+// the crash and not before; the token never does; the cache breaks it only
+// when the crashed replica rejoins before catching up.
+func TestTheFailoverPresetShowsWhatTheNotebookSays(t *testing.T) {
+	cfg := session.Failover()
+	crash, back := cfg.Crashes[0].At, cfg.Crashes[0].At+cfg.Crashes[0].For
+	runs, err := session.RunAll(session.ForStrategies(cfg, session.Strategies), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(o *session.Outcome, from, to time.Duration) int {
+		n := 0
+		for _, v := range o.Report.Violations[session.ReadYourWrites] {
+			if end := o.History[v.Op].End; end >= from && end < to {
+				n++
+			}
+		}
+		return n
+	}
+	for _, o := range runs {
+		before, during, after := count(o, 0, crash), count(o, crash, crash+3*time.Second), count(o, back, time.Hour)
+		switch o.Summary.Strategy {
+		case session.Sticky:
+			if before != 0 || during == 0 {
+				t.Errorf("sticky: %d violations before the crash, %d in the 3 s after; want none, then some", before, during)
+			}
+		case session.Token:
+			if before+during+after != 0 || o.Summary.Failed != 0 {
+				t.Errorf("write-token: %d violations, %d failed ops; want none", before+during+after, o.Summary.Failed)
+			}
+		case session.Cache:
+			if before+during != 0 || after == 0 {
+				t.Errorf("client-cache: %d violations before the restart, %d after; want none, then some", before+during, after)
+			}
+		case session.None:
+			if before == 0 || during == 0 || after == 0 {
+				t.Errorf("none: violations %d / %d / %d; want some all along", before, during, after)
+			}
+		}
+	}
+	if ok := (session.Report{}).OK(); !ok {
+		t.Error("an empty report should be OK")
 	}
 }
