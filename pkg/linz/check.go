@@ -149,6 +149,7 @@ type Result struct {
 // OK reports whether the history was found linearizable.
 func (r Result) OK() bool { return r.Verdict == Linearizable }
 
+// String gives the verdict with the counts and the keys at fault.
 func (r Result) String() string {
 	s := fmt.Sprintf("%s (%d operations on %d keys)", r.Verdict, r.Ops, r.Keys)
 	if len(r.IllegalKeys) > 0 {

@@ -33,6 +33,7 @@ const (
 	Write
 )
 
+// String names the kind: "read" or "write".
 func (k Kind) String() string {
 	switch k {
 	case Read:
@@ -67,6 +68,8 @@ type Op struct {
 	Tag string
 }
 
+// String describes the operation on one line, e.g.
+// `client 1 read(x) = "a" [20ms, 30ms]`.
 func (o Op) String() string {
 	var s string
 	switch {

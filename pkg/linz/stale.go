@@ -40,6 +40,7 @@ func (s Staleness) Fraction() float64 {
 	return float64(s.Stale) / float64(s.Reads)
 }
 
+// String summarises the count, e.g. "3 of 120 reads stale (2.5%)".
 func (s Staleness) String() string {
 	out := fmt.Sprintf("%d of %d reads stale (%.1f%%)", s.Stale, s.Reads, 100*s.Fraction())
 	if s.Unexplained > 0 {

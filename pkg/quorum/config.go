@@ -64,6 +64,7 @@ const (
 	RepairBlocking
 )
 
+// String names the mode: "off", "async" or "blocking".
 func (m RepairMode) String() string {
 	switch m {
 	case RepairOff:
@@ -211,6 +212,7 @@ type Level struct {
 	Strict bool
 }
 
+// String describes the level, e.g. "R=3 strict" ("default" when empty).
 func (l Level) String() string {
 	var parts []string
 	if l.R != 0 {

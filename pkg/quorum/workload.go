@@ -206,8 +206,10 @@ func (r *Report) Class(name string) (ClassStats, bool) {
 	return ClassStats{}, false
 }
 
-// Reads and Writes merge the stats of every read (write) class.
-func (r *Report) Reads() ClassStats  { return Merge(r.Classes, false) }
+// Reads merges the stats of every read class.
+func (r *Report) Reads() ClassStats { return Merge(r.Classes, false) }
+
+// Writes merges the stats of every write class.
 func (r *Report) Writes() ClassStats { return Merge(r.Classes, true) }
 
 // Merge merges the stats of the read classes (write false) or of the write
@@ -313,6 +315,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // error can say so instead of crashing the program).
 type PanicError struct{ Value any }
 
+// Error says that the read function panicked, and with what.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("the read function panicked during the run: %v", e.Value)
 }

@@ -15,8 +15,8 @@ import (
 
 // Version orders the writes to one key, last-write-wins: the coordinator
 // that accepts a write stamps it with its clock reading, its node number and
-// a per-node counter. A larger version wins. The zero Version means "never
-// written" and is older than every write.
+// a per-node counter (from 1). A larger version wins. The zero Version means
+// "never written" and is older than every write.
 type Version struct {
 	// Stamp is the coordinator's clock when it accepted the write
 	// (nanoseconds of virtual time, plus that node's clock skew).
@@ -33,9 +33,16 @@ type Version struct {
 func (v Version) IsZero() bool { return v == Version{} }
 
 // Compare returns -1 if v is older than o, +1 if newer, 0 if equal. Versions
-// compare by Stamp, then Node, then Seq.
+// compare by Stamp, then Node, then Seq; the zero version is older than any
+// other, even one whose Stamp is negative (a clock set behind).
 func (v Version) Compare(o Version) int {
 	switch {
+	case v == o:
+		return 0
+	case v.IsZero():
+		return -1
+	case o.IsZero():
+		return 1
 	case v.Stamp != o.Stamp:
 		return cmp(v.Stamp < o.Stamp)
 	case v.Node != o.Node:
