@@ -157,7 +157,7 @@ var QuorumRead = exercise.Register(&exercise.Exercise[QuorumReadFunc]{
 				what := fmt.Sprintf("the register (%s, blocking read repair, %d operations on %d keys, seed %d)", cfg.Name(), w.Ops, w.Keys, seed)
 				require.NoErrorf(t, rep.err, "%s", what)
 				require.Zerof(t, rep.Counters.ResolveErrors, "%s: QuorumRead returned an error on %d reads", what, rep.Counters.ResolveErrors)
-				require.Zerof(t, rep.Staleness.Stale, "%s: %d stale reads; R + W > N must make them impossible", what, rep.Staleness.Stale)
+				require.Zerof(t, rep.Staleness.Stale, "%s: %d stale reads, which R + W > N rules out when every read waits for R distinct replicas", what, rep.Staleness.Stale)
 				res, err := linz.Check(rep.History, 10*time.Second)
 				require.NoErrorf(t, err, "%s", what)
 				require.Truef(t, res.OK(), "%s: porcupine says %v", what, res)
