@@ -53,7 +53,7 @@ type Store struct {
 	cur     *batch
 	batches atomic.Int64 // group commits so far
 	members atomic.Int64 // transactions in them
-	stmts   sync.Map // query -> *sql.Stmt (SQLite)
+	stmts   sync.Map     // query -> *sql.Stmt (SQLite)
 	cleanup func() error
 	closed  sync.Once
 }
@@ -348,7 +348,7 @@ type Tx struct {
 	s     *Store
 	tx    *sql.Tx
 	b     *batch // SQLite
-	first bool  // the batch's first member (no savepoint)
+	first bool   // the batch's first member (no savepoint)
 	ended bool
 }
 
