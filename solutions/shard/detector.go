@@ -23,7 +23,7 @@ func NewDetector(cfg hot.Config) (hot.Detector, error) {
 	}
 	d := &WindowDetector{cfg: cfg, slots: make([]*spaceSaving, cfg.Slots)}
 	for i := range d.slots {
-		d.slots[i] = &spaceSaving{capacity: cfg.Capacity, index: map[string]int{}}
+		d.slots[i] = &spaceSaving{capacity: cfg.Capacity, index: map[string]*ssCounter{}}
 	}
 	return d, nil
 	//dsgym:stub
@@ -83,8 +83,8 @@ func (d *WindowDetector) Estimate(customer string) uint64 {
 	//dsgym:solution
 	var est uint64
 	for _, s := range d.slots {
-		if i, ok := s.index[customer]; ok {
-			est += s.heap[i].count
+		if c, ok := s.index[customer]; ok {
+			est += c.count
 		} else if len(s.heap) == s.capacity {
 			est += s.heap[0].count
 		}
@@ -104,20 +104,35 @@ func (d *WindowDetector) Estimate(customer string) uint64 {
 //dsgym:exercise shard/detector
 func (d *WindowDetector) Hot() []hot.Hit {
 	//dsgym:solution
-	var total uint64
-	seen := map[string]bool{}
+	// One pass over the summaries gives every held customer's estimate:
+	// its counts where held, plus the smallest count of each full summary
+	// that does not hold it (see Estimate).
+	var total, fullMins uint64
+	type sums struct{ held, fullMinsHeld uint64 }
+	acc := map[string]sums{}
 	for _, s := range d.slots {
 		total += s.total
+		full := len(s.heap) == s.capacity
+		var m uint64
+		if full {
+			m = s.heap[0].count
+			fullMins += m
+		}
 		for _, c := range s.heap {
-			seen[c.customer] = true
+			a := acc[c.customer]
+			a.held += c.count
+			if full {
+				a.fullMinsHeld += m
+			}
+			acc[c.customer] = a
 		}
 	}
 	if total == 0 {
 		return nil
 	}
 	var out []hot.Hit
-	for c := range seen {
-		if est := d.Estimate(c); float64(est) >= d.cfg.Threshold*float64(total) {
+	for c, a := range acc {
+		if est := a.held + fullMins - a.fullMinsHeld; float64(est) >= d.cfg.Threshold*float64(total) {
 			out = append(out, hot.Hit{Customer: c, Count: est})
 		}
 	}
@@ -159,35 +174,39 @@ func (d *WindowDetector) Counters() int {
 type spaceSaving struct {
 	capacity int
 	total    uint64
-	heap     []ssCounter
-	index    map[string]int // customer -> position in heap
+	heap     []*ssCounter          // min-heap by (count, customer)
+	index    map[string]*ssCounter // customer -> its counter
 }
 
-// ssCounter is one customer's count in a summary.
+// ssCounter is one customer's count in a summary, and its place in the
+// heap (so that reordering the heap never touches the map).
 //
 //dsgym:exercise shard/detector
 type ssCounter struct {
 	customer string
 	count    uint64
+	pos      int
 }
 
 //dsgym:exercise shard/detector
 func (s *spaceSaving) add(customer string, n uint64) {
 	s.total += n
-	if i, ok := s.index[customer]; ok {
-		s.heap[i].count += n
-		s.down(i)
+	if c, ok := s.index[customer]; ok {
+		c.count += n
+		s.down(c.pos)
 		return
 	}
 	if len(s.heap) < s.capacity {
-		s.heap = append(s.heap, ssCounter{customer: customer, count: n})
-		s.index[customer] = len(s.heap) - 1
-		s.up(len(s.heap) - 1)
+		c := &ssCounter{customer: customer, count: n, pos: len(s.heap)}
+		s.heap = append(s.heap, c)
+		s.index[customer] = c
+		s.up(c.pos)
 		return
 	}
-	delete(s.index, s.heap[0].customer)
-	s.heap[0] = ssCounter{customer: customer, count: s.heap[0].count + n}
-	s.index[customer] = 0
+	c := s.heap[0] // the smallest counter changes hands
+	delete(s.index, c.customer)
+	c.customer, c.count = customer, c.count+n
+	s.index[customer] = c
 	s.down(0)
 }
 
@@ -200,17 +219,17 @@ func (s *spaceSaving) reset() {
 
 //dsgym:exercise shard/detector
 func (s *spaceSaving) less(i, j int) bool {
-	if s.heap[i].count != s.heap[j].count {
-		return s.heap[i].count < s.heap[j].count
+	a, b := s.heap[i], s.heap[j]
+	if a.count != b.count {
+		return a.count < b.count
 	}
-	return s.heap[i].customer < s.heap[j].customer
+	return a.customer < b.customer
 }
 
 //dsgym:exercise shard/detector
 func (s *spaceSaving) swap(i, j int) {
 	s.heap[i], s.heap[j] = s.heap[j], s.heap[i]
-	s.index[s.heap[i].customer] = i
-	s.index[s.heap[j].customer] = j
+	s.heap[i].pos, s.heap[j].pos = i, j
 }
 
 //dsgym:exercise shard/detector

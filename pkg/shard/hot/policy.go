@@ -21,6 +21,12 @@ type Policy struct {
 	// needs fewer salts before its factor is lowered. Raising is immediate;
 	// lowering waits, so a customer near the threshold does not flap.
 	Cooldown int
+	// Margin is a dead band against estimation noise, in [0, 1): a factor
+	// rises only once the rate exceeds its capacity (factor x PerSalt) by
+	// Margin, and falls only once the rate is Margin below the lower
+	// factor's capacity. A customer whose estimate wobbles around a boundary
+	// keeps its factor.
+	Margin float64
 }
 
 // Validate reports the first problem with the policy.
@@ -32,6 +38,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("salt policy: max salts must be at least 1, got %d", p.MaxSalts)
 	case p.Cooldown < 0:
 		return fmt.Errorf("salt policy: cooldown must be >= 0, got %d", p.Cooldown)
+	case math.IsNaN(p.Margin) || p.Margin < 0 || p.Margin >= 1:
+		return fmt.Errorf("salt policy: margin must be in [0, 1), got %v", p.Margin)
 	}
 	return nil
 }
@@ -123,7 +131,16 @@ func (c *Controller) Tick(now time.Time) ([]Change, error) {
 	var changes []Change
 	for _, cust := range candidates {
 		rate := c.Rate(cust)
-		need, cur := c.pol.Needed(rate), c.table.At(cust, now)
+		cur := c.table.At(cust, now)
+		up := c.pol.Needed(rate / (1 + c.pol.Margin))
+		down := c.pol.Needed(rate * (1 + c.pol.Margin))
+		need := cur
+		switch {
+		case up > cur:
+			need = up
+		case down < cur:
+			need = down
+		}
 		switch {
 		case need > cur:
 			delete(c.below, cust)

@@ -125,6 +125,18 @@ func (t *SaltTable) Salted() []string {
 	return out
 }
 
+// Customers returns every customer with a recorded epoch, sorted.
+func (t *SaltTable) Customers() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]string, 0, len(t.epochs))
+	for c := range t.epochs {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Prune forgets epochs that ended before cutoff (once retention has deleted
 // the data written in them), keeping the one in effect at cutoff. It returns
 // how many epochs it removed.
