@@ -6,11 +6,12 @@ package catalog
 import (
 	"github.com/dsgym/dsgym/pkg/exercise"
 
-	_ "github.com/dsgym/dsgym/pkg/quorum/drill"  // 01-cap-pacelc
-	_ "github.com/dsgym/dsgym/pkg/session/drill" // 02-read-your-writes
-	_ "github.com/dsgym/dsgym/pkg/shard/drill"   // 04-sharding
-	_ "github.com/dsgym/dsgym/pkg/txn/drill"     // 05-2pc-vs-sagas
-	_ "github.com/dsgym/dsgym/pkg/warmup/drill"  // 00-start-here
+	_ "github.com/dsgym/dsgym/pkg/idempotency/drill" // 03-idempotency
+	_ "github.com/dsgym/dsgym/pkg/quorum/drill"      // 01-cap-pacelc
+	_ "github.com/dsgym/dsgym/pkg/session/drill"     // 02-read-your-writes
+	_ "github.com/dsgym/dsgym/pkg/shard/drill"       // 04-sharding
+	_ "github.com/dsgym/dsgym/pkg/txn/drill"         // 05-2pc-vs-sagas
+	_ "github.com/dsgym/dsgym/pkg/warmup/drill"      // 00-start-here
 )
 
 // Exercises returns every registered exercise, sorted by id.
