@@ -121,6 +121,11 @@ type Config struct {
 	// MaxWait bounds how long the write-token strategy lets a replica hold a
 	// read before falling back to the primary.
 	MaxWait time.Duration
+	// TokenTracksReads makes the write token a session token: it also
+	// advances to the highest version the session has read, so later reads
+	// go to replicas at least that recent and monotonic reads hold too (what
+	// Cosmos DB's session tokens and MongoDB's causal sessions do).
+	TokenTracksReads bool
 	// CacheTTL is how long the client cache remembers a write.
 	CacheTTL time.Duration
 	// CacheEvictEarly makes the client cache forget a write as soon as one

@@ -699,6 +699,9 @@ func (c *client) handle(_ sim.NodeID, msg any) {
 				delete(c.cache, c.cur.key)
 			}
 		}
+		if c.w.cfg.TokenTracksReads {
+			c.token = max(c.token, version)
+		}
 		c.finish(version, c.w.names[c.cur.replica], fromCache, "")
 	}
 }

@@ -60,6 +60,7 @@ func TestStrategiesAgainstTheCheckers(t *testing.T) {
 		}), false, false},
 		{"sticky sessions keep both while their replica lives", with(session.Sticky, nil), false, false},
 		{"a write token keeps read-your-writes (but not monotonic reads of others' writes)", with(session.Token, nil), false, true},
+		{"a token that also carries what the session read keeps monotonic reads too", with(session.Token, func(c *session.Config) { c.TokenTracksReads = true }), false, false},
 		{"a client cache that outlives the lag keeps read-your-writes", with(session.Cache, nil), false, true},
 		{"a client cache shorter than the lag breaks read-your-writes", with(session.Cache, func(c *session.Config) { c.CacheTTL, c.Lag = 50*ms, 400*ms }), true, true},
 		{"a client cache that forgets on the first caught-up replica breaks read-your-writes", with(session.Cache, func(c *session.Config) { c.CacheEvictEarly = true }), true, true},
