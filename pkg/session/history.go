@@ -15,6 +15,7 @@ const (
 	Write
 )
 
+// String returns "read" or "write".
 func (k Kind) String() string {
 	switch k {
 	case Read:
@@ -57,6 +58,7 @@ type Op struct {
 // OK reports whether the operation succeeded.
 func (o Op) OK() bool { return o.Err == "" }
 
+// String describes the operation in one line, for tables and messages.
 func (o Op) String() string {
 	if !o.OK() {
 		return fmt.Sprintf("s%d %s %s failed (%s) at %v", o.Session, o.Kind, o.Key, o.Err, o.End)
@@ -125,6 +127,7 @@ type Violation struct {
 	Want, Got uint64
 }
 
+// String describes the violation in one sentence.
 func (v Violation) String() string {
 	return fmt.Sprintf("%s: session %d, op %d on %s got version %d, want >= %d (because of op %d)",
 		v.Guarantee, v.Session, v.Op, v.Key, v.Got, v.Want, v.Cause)
