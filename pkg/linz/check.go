@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -90,16 +92,27 @@ func Model() porcupine.Model {
 	}
 }
 
-// Operations converts a history to porcupine operations: failed reads are
-// left out, failed writes get an unknown return (they may take effect at any
-// time after their call).
-func Operations(h History) ([]porcupine.Operation, error) {
+// Operations converts a history to porcupine operations. Failed reads are
+// left out. A failed write gets an unknown return: it may take effect at any
+// time after its call. A failed write whose value no read returned is left
+// out too: it changes nothing to the verdict (had it taken effect, it could
+// be placed last), and each such write would multiply porcupine's search.
+func Operations(h History) ([]porcupine.Operation, error) { return operations(h, true) }
+
+// operations converts h; prune leaves out the failed writes nobody read.
+func operations(h History, prune bool) ([]porcupine.Operation, error) {
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
+	read := map[[2]string]bool{} // (key, value) pairs some successful read returned
+	for _, o := range h.Ops {
+		if o.Kind == Read && !o.Failed && o.Found {
+			read[[2]string{o.Key, o.Value}] = true
+		}
+	}
 	ops := make([]porcupine.Operation, 0, len(h.Ops))
 	for _, o := range h.Ops {
-		if o.Kind == Read && o.Failed {
+		if o.Kind == Read && o.Failed || prune && o.Kind == Write && o.Failed && !read[[2]string{o.Key, o.Value}] {
 			continue
 		}
 		ret := int64(o.Return)
@@ -166,8 +179,11 @@ func abbreviate(xs []string, n int) string {
 }
 
 // Check checks whether history h is linearizable, one register per key.
-// timeout bounds the wall-clock time of the search (0 means no limit); when
-// it runs out the verdict is Unknown.
+// Keys are independent registers, so each key's operations are checked
+// separately, as many at once as there are CPUs. timeout bounds the
+// wall-clock time of the whole search (0 means no limit); a key whose search
+// runs out of time makes the verdict Unknown, unless another key is already
+// known not to be linearizable.
 func Check(h History, timeout time.Duration) (Result, error) {
 	ops, err := Operations(h)
 	if err != nil {
@@ -175,18 +191,36 @@ func Check(h History, timeout time.Duration) (Result, error) {
 	}
 	start := time.Now()
 	model := Model()
-	res := Result{Ops: len(ops), Keys: len(h.Keys()), history: h, timeout: timeout}
-	switch porcupine.CheckOperationsTimeout(model, ops, timeout) {
-	case porcupine.Ok:
-		res.Verdict = Linearizable
-	case porcupine.Unknown:
-		res.Verdict = Unknown
-	default:
-		res.Verdict = NotLinearizable
-		// Find the keys at fault: each key alone is a small check.
-		for _, part := range model.Partition(ops) {
-			if porcupine.CheckOperationsTimeout(model, part, timeout) != porcupine.Ok {
-				res.IllegalKeys = append(res.IllegalKeys, part[0].Input.(input).key)
+	parts := model.Partition(ops)
+	verdicts := make([]porcupine.CheckResult, len(parts))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			left := time.Duration(0)
+			if timeout > 0 {
+				if left = timeout - time.Since(start); left <= 0 {
+					verdicts[i] = porcupine.Unknown
+					return
+				}
+			}
+			verdicts[i] = porcupine.CheckOperationsTimeout(model, part, left)
+		}()
+	}
+	wg.Wait()
+	res := Result{Verdict: Linearizable, Ops: len(ops), Keys: len(h.Keys()), history: h, timeout: timeout}
+	for i, v := range verdicts {
+		switch v {
+		case porcupine.Illegal:
+			res.Verdict = NotLinearizable
+			res.IllegalKeys = append(res.IllegalKeys, parts[i][0].Input.(input).key)
+		case porcupine.Unknown:
+			if res.Verdict == Linearizable {
+				res.Verdict = Unknown
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package linz
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +316,53 @@ func TestEveryCutOfALinearizableHistoryIsLinearizable(t *testing.T) {
 		if !porcupine.CheckOperations(Model(), cut(ops, n)) {
 			t.Errorf("the cut after %d operations is not linearizable", n)
 		}
+	}
+}
+
+func TestLeavingOutUnreadFailedWritesNeverChangesTheVerdict(t *testing.T) {
+	// Random small histories on one key: writes that succeed or fail, reads
+	// of random written values (or nothing). Pruned and unpruned, porcupine
+	// must agree on every one.
+	rng := rand.New(rand.NewPCG(7, 1))
+	verdicts := map[bool]int{}
+	for trial := range 400 {
+		var ops []Op
+		var values []string
+		for i := range 3 + rng.IntN(6) {
+			call := time.Duration(rng.IntN(100))
+			ret := call + time.Duration(1+rng.IntN(30))
+			if rng.IntN(2) == 0 {
+				v := fmt.Sprint("v", i)
+				values = append(values, v)
+				o := w(i%3, "k", v, call, ret)
+				if rng.IntN(3) == 0 {
+					o.Failed, o.Return = true, Pending
+				}
+				ops = append(ops, o)
+			} else {
+				v := ""
+				if len(values) > 0 && rng.IntN(4) > 0 {
+					v = values[rng.IntN(len(values))]
+				}
+				ops = append(ops, r(i%3, "k", v, call, ret))
+			}
+		}
+		h := History{Ops: ops}
+		full, err := operations(h, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruned, err := operations(h, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := porcupine.CheckOperations(Model(), full), porcupine.CheckOperations(Model(), pruned)
+		if a != b {
+			t.Fatalf("trial %d: linearizable %v with every failed write, %v without the unread ones: %v", trial, a, b, ops)
+		}
+		verdicts[a]++
+	}
+	if verdicts[true] < 40 || verdicts[false] < 40 {
+		t.Errorf("verdicts %v: the random histories should give plenty of both", verdicts)
 	}
 }
