@@ -55,6 +55,17 @@ func BenchmarkPorcupineChecks10kOpsWithViolations(b *testing.B) {
 	benchCheck(b, cfg, w, linz.NotLinearizable)
 }
 
+// Through a partition, refused writes may or may not have taken effect: the
+// hardest histories for porcupine.
+func BenchmarkPorcupineChecks10kOpsThroughAPartition(b *testing.B) {
+	cfg, w := tenThousand()
+	w.Faults = []Fault{{At: 5 * time.Second, Heal: 25 * time.Second, Sides: americas}}
+	b.Run("strict", func(b *testing.B) { benchCheck(b, cfg, w, linz.Linearizable) })
+	sloppy := cfg.WithQuorums(3, 2, 2) // N=5 leaves no node outside a key's replicas to borrow
+	sloppy.Sloppy, sloppy.Repair = true, RepairAsync
+	b.Run("sloppy", func(b *testing.B) { benchCheck(b, sloppy, w, linz.NotLinearizable) })
+}
+
 func BenchmarkStaleReads10kOps(b *testing.B) {
 	cfg, w := tenThousand()
 	rep := mustRun(b, cfg.WithQuorums(5, 1, 1), w)
