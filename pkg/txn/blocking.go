@@ -65,9 +65,23 @@ type CrashStudy struct {
 	// Outcomes counts the runs by outcome ("COMMIT", "ABORT", ...).
 	Outcomes map[string]int
 	// Violations counts the runs the atomicity checker rejected;
-	// FirstViolation describes the first (with its seed and crash).
+	// FirstViolation describes the first (with its seed and crash), and
+	// [CrashStudy.Replay] runs it again with a trace.
 	Violations     int
 	FirstViolation string
+	firstSeed      uint64
+	firstCrash     twopc.Crash
+}
+
+// Replay runs the study's first violating run again with a trace (cfg
+// must be the study's configuration), so that its sequence diagram shows
+// the counterexample. It returns nil when no run broke atomicity.
+func (s *CrashStudy) Replay(cfg twopc.Config) (*twopc.Result, error) {
+	if s.Violations == 0 {
+		return nil, nil
+	}
+	cfg.Seed, cfg.Crashes, cfg.Trace = s.firstSeed, []twopc.Crash{s.firstCrash}, 400
+	return twopc.Run(cfg)
 }
 
 // RandomCrashes runs cfg's transaction runs times, run i with seed
@@ -92,12 +106,14 @@ func RandomCrashes(cfg twopc.Config, runs int, maxDowntime time.Duration, worker
 		Blocked: make([]time.Duration, runs), LockHeld: make([]time.Duration, runs), Point: make([]string, runs), Outcomes: map[string]int{}}
 	outcome := make([]string, runs)
 	violation := make([]string, runs)
+	crashes := make([]twopc.Crash, runs)
 	errOnce := make(chan error, 1)
 	parallel(runs, workers, func(i int) {
 		c := cfg
 		c.Seed = cfg.Seed + uint64(i)
 		crash, label := twopc.RandomCrash(sim.NewRand(c.Seed, "txn/crash-point"), cfg.Participants, maxDowntime)
 		c.Crashes = []twopc.Crash{crash}
+		crashes[i] = crash
 		c.Trace = 0
 		r, err := twopc.Run(c)
 		if err != nil {
@@ -123,6 +139,7 @@ func RandomCrashes(cfg twopc.Config, runs int, maxDowntime time.Duration, worker
 			st.Violations++
 			if st.FirstViolation == "" {
 				st.FirstViolation = violation[i]
+				st.firstSeed, st.firstCrash = cfg.Seed+uint64(i), crashes[i]
 			}
 		}
 	}

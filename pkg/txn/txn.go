@@ -115,6 +115,25 @@ func Seconds(ds []time.Duration) []float64 {
 	return out
 }
 
+// Survival returns, for each x (seconds) at which some of ds are longer
+// than x, that x and the percentage of ds longer than it: the points of a
+// survival curve, ready for a logarithmic axis (x values where no duration
+// is longer are left out).
+func Survival(ds []time.Duration, xs []float64) (x, pct []float64) {
+	for _, v := range xs {
+		n := 0
+		for _, d := range ds {
+			if d.Seconds() > v {
+				n++
+			}
+		}
+		if n > 0 {
+			x, pct = append(x, v), append(pct, 100*float64(n)/float64(len(ds)))
+		}
+	}
+	return x, pct
+}
+
 func checkDurations(name string, ds []time.Duration, allowZero bool) error {
 	if len(ds) == 0 {
 		return fmt.Errorf("txn: no %s given", name)

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/budget"
+	"github.com/dsgym/dsgym/pkg/txn/saga"
 	"github.com/dsgym/dsgym/pkg/txn/twopc"
-	ref "github.com/dsgym/dsgym/solutions/txn"
 )
 
 func TestBlockingFollowsTheCoordinatorsDowntime(t *testing.T) {
@@ -58,21 +58,63 @@ func TestRandomCrashesGiveTheSameNumbersWhateverTheWorkers(t *testing.T) {
 	}
 }
 
-func TestRandomCrashesCatchABrokenCoordinator(t *testing.T) {
-	rules := Rules2PC()
-	rules.Phase2 = func(parts []string, v map[string]twopc.Vote) ([]twopc.Effect, error) {
-		es, err := ref.Phase2(parts, v)
-		if err == nil && len(es) > 0 && es[0].Kind == twopc.LogDecision {
-			es = append(es[1:], es[0]) // send first, log last
+// Each deliberately broken rule is caught by the experiment that judges it.
+func TestTheStudiesCatchEveryBrokenRule(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*twopc.Rules)
+		coop bool
+	}{
+		{"a recovery that forgets prepared transactions", func(r *twopc.Rules) { r.Recover = ForgetPrepared }, false},
+		{"a coordinator that sends COMMIT before logging it", func(r *twopc.Rules) { r.Phase2 = SendBeforeLog }, false},
+		{"a termination rule that aborts when every peer is in doubt", func(r *twopc.Rules) { r.Terminate = AbortWhenAllPrepared }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules := Rules2PC()
+			tt.mod(&rules)
+			cfg := twopc.Default(rules)
+			cfg.Cooperative = tt.coop
+			st, err := RandomCrashes(cfg, 1000, 30*time.Second, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Violations == 0 || !strings.Contains(st.FirstViolation, "seed") {
+				t.Fatalf("%d violations (%q); want some, each naming its seed", st.Violations, st.FirstViolation)
+			}
+			r, err := st.Replay(cfg)
+			if err != nil || r == nil || len(r.Violations()) == 0 || !strings.Contains(r.Mermaid(), "sequenceDiagram") {
+				t.Errorf("the replay of the first violation did not reproduce it with a diagram (err %v)", err)
+			}
+		})
+	}
+	ok, _ := RandomCrashes(TwoPC(), 100, time.Second, 1)
+	if r, err := ok.Replay(TwoPC()); r != nil || err != nil {
+		t.Errorf("Replay of a clean study = %v, %v; want nil, nil", r, err)
+	}
+	plan := FaultPlan{FailAt: []string{"billing"}}
+	for _, c := range []struct {
+		name string
+		rule func(saga.Progress) (saga.Compensation, bool)
+		drop float64
+	}{{"compensating in forward order", ForwardOrder, 0}, {"a new key per retry", KeyPerAttempt, 0.2}} {
+		cfg := saga.Default(c.rule)
+		cfg.Link.Drop = c.drop
+		st, err := SagaFaults(cfg, plan, 200, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return es, err
+		if st.Violations == 0 {
+			t.Errorf("%s: no violation in 200 sagas", c.name)
+		}
 	}
-	st, err := RandomCrashes(twopc.Default(rules), 500, 30*time.Second, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Violations == 0 || !strings.Contains(st.FirstViolation, "seed") {
-		t.Errorf("%d violations (%q); want some, each naming its seed", st.Violations, st.FirstViolation)
+}
+
+func TestSurvivalCountsRunsLongerThanEachX(t *testing.T) {
+	ds := []time.Duration{0, time.Second, 3 * time.Second, 10 * time.Second}
+	x, pct := Survival(ds, []float64{0, 2, 5, 20})
+	if !reflect.DeepEqual(x, []float64{0, 2, 5}) || !reflect.DeepEqual(pct, []float64{75, 50, 25}) {
+		t.Errorf("Survival = %v, %v; want [0 2 5], [75 50 25] (x = 20 has no longer run)", x, pct)
 	}
 }
 

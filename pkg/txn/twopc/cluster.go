@@ -3,6 +3,7 @@ package twopc
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +30,6 @@ type Cluster struct {
 	net     *sim.Network
 	trace   *sim.Trace
 	names   []string
-	pindex  map[sim.NodeID]int
 	coord   *coordinator
 	parts   []*participant
 	txns    []*txnStat
@@ -69,7 +69,7 @@ func NewCluster(cfg Config) (*Cluster, error) {
 	}
 	s := sim.New(cfg.Seed)
 	s.SetMaxSteps(20_000_000)
-	c := &Cluster{cfg: cfg, sim: s, net: sim.NewNetwork(s, cfg.Link), names: cfg.Participants, pindex: map[sim.NodeID]int{}}
+	c := &Cluster{cfg: cfg, sim: s, net: sim.NewNetwork(s, cfg.Link), names: cfg.Participants}
 	if cfg.Trace > 0 {
 		c.trace = c.net.Record(cfg.Trace)
 		c.net.Describe(describe)
@@ -77,16 +77,15 @@ func NewCluster(cfg Config) (*Cluster, error) {
 		c.net.Describe(func(any) string { return "" })
 	}
 	c.inj = fault.New(c.net, cfg.Crashes)
-	c.coord = &coordinator{c: c, nodeBase: nodeBase{id: Coordinator, fn: c.inj.Node(Coordinator)}, log: map[int32][]Kind{}, txns: map[int32]*ctxn{}}
+	c.coord = &coordinator{c: c, nodeBase: nodeBase{id: Coordinator, fn: c.inj.Node(Coordinator)}, }
 	if err := c.net.AddNode(Coordinator, c.coord.handle); err != nil {
 		return nil, err
 	}
 	c.net.OnCrash(Coordinator, c.coord.crash)
 	c.net.OnRestart(Coordinator, c.coord.recover)
 	for i, name := range cfg.Participants {
-		p := &participant{c: c, idx: i, nodeBase: nodeBase{id: sim.NodeID(name), fn: c.inj.Node(sim.NodeID(name))}, log: map[int32][]Kind{}, txns: map[int32]*ptxn{}, locks: map[string]*lockq{}}
+		p := &participant{c: c, idx: i, nodeBase: nodeBase{id: sim.NodeID(name), fn: c.inj.Node(sim.NodeID(name))}, locks: map[string]*lockq{}}
 		c.parts = append(c.parts, p)
-		c.pindex[p.id] = i
 		if err := c.net.AddNode(p.id, p.handle); err != nil {
 			return nil, err
 		}
@@ -115,8 +114,9 @@ func (c *Cluster) Begin(t Txn) (int, error) {
 	keys := t.Keys
 	if keys == nil {
 		keys = make([]string, n)
+		own := "t" + strconv.Itoa(id+1)
 		for i := range keys {
-			keys[i] = fmt.Sprintf("t%d", id+1)
+			keys[i] = own
 		}
 	}
 	st := &txnStat{spec: t, keys: keys, begin: c.sim.Now(), decided: never,
@@ -126,8 +126,23 @@ func (c *Cluster) Begin(t Txn) (int, error) {
 		st.lockAt[i], st.doubtAt[i] = never, never
 	}
 	c.txns = append(c.txns, st)
+	c.coord.log, c.coord.txns = append(c.coord.log, nil), append(c.coord.txns, nil)
+	for _, p := range c.parts {
+		p.log, p.txns = append(p.log, nil), append(p.txns, nil)
+	}
 	c.coord.begin(int32(id))
 	return id, nil
+}
+
+// index returns participant id's position, -1 for a node that is not a
+// participant.
+func (c *Cluster) index(id sim.NodeID) int {
+	for i, p := range c.parts {
+		if p.id == id {
+			return i
+		}
+	}
+	return -1
 }
 
 func (c *Cluster) before(n *nodeBase, a fault.Act) bool { return c.inj.Before(n.fn, a) }
@@ -252,8 +267,8 @@ type ctxn struct {
 type coordinator struct {
 	nodeBase
 	c    *Cluster
-	log  map[int32][]Kind
-	txns map[int32]*ctxn
+	log  [][]Kind // durable, by transaction
+	txns []*ctxn  // volatile, by transaction (nil: none)
 }
 
 func (co *coordinator) begin(t int32) {
@@ -296,17 +311,17 @@ func (co *coordinator) handle(from sim.NodeID, v any) {
 		if ct == nil || ct.phase != cAcks {
 			return
 		}
-		ct.acked[c.pindex[from]] = true
+		ct.acked[c.index(from)] = true
 		if !slices.Contains(ct.acked, false) {
 			ct.timer.Stop()
 			co.log[m.txn] = append(co.log[m.txn], Ended) // written lazily: losing it only means resending COMMIT
-			delete(co.txns, m.txn)
+			co.txns[m.txn] = nil
 			c.note(co.id, "all ACKs: forget the transaction")
 		}
 	case msgQuery:
 		d := durableDecision(co.log[m.txn])
 		if d == NoDecision {
-			if ct, ok := co.txns[m.txn]; ok {
+			if ct := co.txns[m.txn]; ct != nil {
 				if ct.decision == NoDecision || ct.phase == cStalled {
 					return // still deciding: the participant will ask again
 				}
@@ -350,7 +365,7 @@ func (c *Cluster) checkEffect(e Effect) string {
 	case LogDecision:
 		return ""
 	case SendDecision:
-		if _, ok := c.pindex[sim.NodeID(e.To)]; !ok {
+		if c.index(sim.NodeID(e.To)) < 0 {
 			return fmt.Sprintf("effect %v sends to %q, which is not a participant", e, e.To)
 		}
 		return ""
@@ -381,7 +396,7 @@ func (co *coordinator) run(t int32, ct *ctxn, effects []Effect, i int) {
 		}
 		switch e.Kind {
 		case LogDecision:
-			what := fault.Act{Verb: "log " + kindOf(e.Decision).String()}
+			what := fault.Act{Verb: logVerb(e.Decision)}
 			if !c.before(&co.nodeBase, what) {
 				return
 			}
@@ -416,7 +431,7 @@ func (co *coordinator) run(t int32, ct *ctxn, effects []Effect, i int) {
 		co.awaitAcks(t, ct, c.cfg.AckTimeout)
 		return
 	}
-	delete(co.txns, t) // abort (or nothing decided): presumed abort needs no more
+	co.txns[t] = nil // abort (or nothing decided): presumed abort needs no more
 }
 
 // awaitAcks resends COMMIT to the participants that have not acknowledged
@@ -441,19 +456,14 @@ func (co *coordinator) awaitAcks(t int32, ct *ctxn, d time.Duration) {
 }
 
 func (co *coordinator) crash() {
-	co.txns = map[int32]*ctxn{}
+	clear(co.txns)
 }
 
 func (co *coordinator) recover() {
 	c := co.c
 	c.note(co.id, "recover from log")
-	ids := make([]int32, 0, len(co.log))
-	for t := range co.log {
-		ids = append(ids, t)
-	}
-	slices.Sort(ids)
-	for _, t := range ids {
-		recs := co.log[t]
+	for i, recs := range co.log {
+		t := int32(i)
 		if durableDecision(recs) != Commit || slices.Contains(recs, Ended) {
 			continue // aborted, forgotten, or never decided: presumed abort
 		}
@@ -466,6 +476,13 @@ func (co *coordinator) recover() {
 			co.awaitAcks(t, ct, c.cfg.AckTimeout)
 		}
 	}
+}
+
+func logVerb(d Decision) string {
+	if d == Commit {
+		return "log COMMITTED"
+	}
+	return "log ABORTED"
 }
 
 func answerVerb(d Decision) string {
@@ -532,8 +549,8 @@ type participant struct {
 	nodeBase
 	c     *Cluster
 	idx   int
-	log   map[int32][]Kind
-	txns  map[int32]*ptxn
+	log   [][]Kind // durable, by transaction
+	txns  []*ptxn  // volatile, by transaction (nil: none)
 	locks map[string]*lockq
 }
 
@@ -553,7 +570,7 @@ func (p *participant) handle(from sim.NodeID, v any) {
 		if pt == nil || pt.phase != pPrepared || !c.cfg.Cooperative {
 			return
 		}
-		q := c.pindex[from]
+		q := c.index(from)
 		if q > p.idx {
 			q--
 		}
@@ -753,14 +770,16 @@ func (p *participant) learn(t int32, d Decision, source string) {
 		pt.phase, pt.dec = pDeciding, d
 		pt.timer.Stop()
 		p.endDoubt(t)
-		what := fault.Act{Verb: "log " + kindOf(d).String()}
+		what := fault.Act{Verb: logVerb(d)}
 		if !c.before(&p.nodeBase, what) {
 			return
 		}
 		c.net.Timer(p.id, c.cfg.Fsync, func() {
 			p.log[t] = append(p.log[t], kindOf(d))
 			pt.phase = pDone
-			c.note(p.id, what.Verb+", release locks")
+			if c.trace != nil {
+				c.note(p.id, what.Verb+", release locks")
+			}
 			p.release(t)
 			c.after(&p.nodeBase, what)
 			if d == Commit {
@@ -851,30 +870,30 @@ func (p *participant) onPeerQuery(from sim.NodeID, t int32) {
 func (p *participant) crash() {
 	c := p.c
 	for t, pt := range p.txns {
+		if pt == nil {
+			continue
+		}
 		st := c.txns[t]
 		prepared := durableDecision(p.log[t]) == NoDecision && slices.Contains(p.log[t], Prepared)
-		p.endDoubt(t)
+		p.endDoubt(int32(t))
 		if !prepared && st.lockAt[p.idx] != never {
 			// Unprepared work is lost with the memory: so are its locks.
 			st.lockHeld[p.idx] += c.sim.Now() - st.lockAt[p.idx]
 			st.lockAt[p.idx] = never
 		}
-		_ = pt
 	}
-	p.txns = map[int32]*ptxn{}
+	clear(p.txns)
 	p.locks = map[string]*lockq{}
 }
 
 func (p *participant) recover() {
 	c := p.c
-	ids := make([]int32, 0, len(p.log))
-	for t := range p.log {
-		ids = append(ids, t)
-	}
-	slices.Sort(ids)
 	c.note(p.id, "recover from log")
-	for _, t := range ids {
-		recs := p.log[t]
+	for i, recs := range p.log {
+		if len(recs) == 0 {
+			continue
+		}
+		t := int32(i)
 		st := c.txns[t]
 		r, err := callRecover(c.cfg.Rules.Recover, append([]Kind(nil), recs...))
 		if err != nil {
