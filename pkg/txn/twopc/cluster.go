@@ -77,7 +77,7 @@ func NewCluster(cfg Config) (*Cluster, error) {
 		c.net.Describe(func(any) string { return "" })
 	}
 	c.inj = fault.New(c.net, cfg.Crashes)
-	c.coord = &coordinator{c: c, nodeBase: nodeBase{id: Coordinator, fn: c.inj.Node(Coordinator)}, }
+	c.coord = &coordinator{c: c, nodeBase: nodeBase{id: Coordinator, fn: c.inj.Node(Coordinator)}}
 	if err := c.net.AddNode(Coordinator, c.coord.handle); err != nil {
 		return nil, err
 	}
