@@ -209,6 +209,18 @@ func (f *Faults) RoundTrip(req *http.Request) (*http.Response, error) {
 	return next.RoundTrip(req)
 }
 
+// CloseIdleConnections closes the idle connections of the transport
+// underneath (so that a server shutting down does not wait for them).
+func (f *Faults) CloseIdleConnections() {
+	next := f.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if c, ok := next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // Wait blocks until every request abandoned by a Timeout fault has been
 // answered, so that the server's counts are final.
 func (f *Faults) Wait() { f.inflight.Wait() }

@@ -290,13 +290,16 @@ func Start(cfg ServerConfig) (*Server, error) {
 func (s *Server) Middleware() *Middleware { return s.mw }
 
 // Close shuts the server down gracefully: it stops accepting, lets
-// requests in progress finish (up to 10 s), then stops the sweeper.
+// requests in progress finish (up to 5 s, then cuts them), then stops the
+// sweeper.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err = s.http.Shutdown(ctx)
+		if err = s.http.Shutdown(ctx); err != nil {
+			_ = s.http.Close()
+		}
 		s.cancel()
 		if s.sweeper != nil {
 			s.sweeper.Stop()
