@@ -26,11 +26,11 @@ type Placement struct {
 // Place puts rf replicas of every shard on distinct nodes in distinct
 // zones, so that losing a whole zone loses at most one replica of any shard.
 // Each shard ranks the nodes by rendezvous hashing and takes the best node of
-// each zone until it has rf, skipping nodes already holding 10% more than
-// their fair share (consistent hashing with bounded loads, Mirrokni et al.,
-// 2018); the first replica that is under its leader bound leads. A node
-// joining or leaving therefore moves little more than the replicas it wins
-// or held, and no node carries much more than its share. It is an error to
+// each zone until it has rf, skipping nodes already holding their fair
+// share (consistent hashing with bounded loads, Mirrokni et al., 2018);
+// leaderships are then evened out among each shard's replicas. No node
+// carries more than its share rounded up, and a node joining or leaving moves
+// little more than the replicas it wins or held. It is an error to
 // ask for more replicas than there are zones.
 func Place(shards []int, nodes []Node, rf int) (Placement, error) {
 	if err := checkIDs(shards); err != nil {
@@ -66,8 +66,8 @@ func Place(shards []int, nodes []Node, rf int) (Placement, error) {
 		perZone[n.Zone]++
 	}
 	// A node's fair share: its zone holds rf/zones of all replicas, split
-	// over the zone's nodes. Bounds allow 10% more.
-	const slack = 1.10
+	// over the zone's nodes, rounded up.
+	const slack = 1.0
 	capOf := make([]int, len(nodes))
 	leadCap := make([]int, len(nodes))
 	for i, n := range nodes {
@@ -143,9 +143,9 @@ func Place(shards []int, nodes []Node, rf int) (Placement, error) {
 		leads[picked[0]]++
 		p.Replicas[s] = reps
 	}
-	// The greedy pass can leave a node over its leader bound when all of a
-	// late shard's replicas were full: hand such leaderships to a replica
-	// under its bound.
+	// Even out leaderships: hand a shard's leadership to one of its other
+	// replicas while that replica leads at least two fewer shards. Each
+	// hand-over lowers the sum of squared leader counts, so this ends.
 	idx := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		idx[n.ID] = i
@@ -155,11 +155,8 @@ func Place(shards []int, nodes []Node, rf int) (Placement, error) {
 		for _, s := range shards {
 			reps := p.Replicas[s]
 			l := idx[reps[0]]
-			if leads[l] <= leadCap[l] {
-				continue
-			}
 			for k := 1; k < len(reps); k++ {
-				if j := idx[reps[k]]; leads[j] < leadCap[j] {
+				if j := idx[reps[k]]; leads[j]+1 < leads[l] {
 					reps[0], reps[k] = reps[k], reps[0]
 					leads[l]--
 					leads[j]++

@@ -185,7 +185,7 @@ type HotConfig struct {
 // 1-in-5,000 sampling, a 10-slot window of 1-second slots with 400 counters
 // a slot, hot from 0.5% of the events (the share of one salt's 50K
 // events/s), the notebook's salt policy, and the customer of rank 500
-// heating up to an extra 600K events/s between 30 s and 60 s, until 120 s,
+// heating up to an extra 1.2M events/s between 30 s and 60 s, until 120 s,
 // over 3 minutes.
 func DefaultHot() HotConfig {
 	return HotConfig{
@@ -194,7 +194,7 @@ func DefaultHot() HotConfig {
 		Detector: hot.Config{Slots: 10, Capacity: 400, Threshold: 0.005},
 		Policy:   DefaultPolicy(),
 		Duration: 180 * time.Second,
-		HeatRank: 500, HeatPeak: 600e3, HeatStart: 30 * time.Second, HeatFull: 60 * time.Second, HeatEnd: 120 * time.Second,
+		HeatRank: 500, HeatPeak: 1.2e6, HeatStart: 30 * time.Second, HeatFull: 60 * time.Second, HeatEnd: 120 * time.Second,
 	}
 }
 

@@ -14,10 +14,12 @@ package lab
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dsgym/dsgym/pkg/shard"
 	"github.com/dsgym/dsgym/pkg/shard/skew"
 	"github.com/dsgym/dsgym/pkg/shard/workload"
+	solution "github.com/dsgym/dsgym/solutions/shard"
 )
 
 // customerHashes returns the hashes of customers cust-000000.. in order.
@@ -233,3 +235,109 @@ func Rebalancing(c RebalanceConfig) ([]Rebalance, error) {
 	}
 	return out, nil
 }
+
+// JumpMoves is the "your Jump" experiment: for N in [from, to], the
+// fraction of customers a jump function moves from N to N+1 buckets, the
+// same for modulo and the ideal 1/(N+1), and the jump function's max/mean
+// over 10 buckets.
+type JumpMoves struct {
+	N, Jump, Modulo, Ideal []float64
+	Balance10              float64
+}
+
+// JumpMovement runs jump (yours or the reference) over customers customers.
+// A jump function that errors or returns a bucket out of range makes it an
+// error, so a broken implementation cannot draw a plausible chart.
+func JumpMovement(jump func(key uint64, buckets int) (int, error), customers, from, to int) (JumpMoves, error) {
+	if jump == nil {
+		return JumpMoves{}, fmt.Errorf("lab: jump movement: nil jump function")
+	}
+	if from < 1 || to < from {
+		return JumpMoves{}, fmt.Errorf("lab: jump movement: need 1 <= from <= to, got %d..%d", from, to)
+	}
+	hs, err := customerHashes(customers)
+	if err != nil {
+		return JumpMoves{}, err
+	}
+	call := func(h uint64, n int) (int, error) {
+		b, err := jump(h, n)
+		if err != nil {
+			return 0, fmt.Errorf("lab: Jump(%d, %d): %w", h, n, err)
+		}
+		if b < 0 || b >= n {
+			return 0, fmt.Errorf("lab: Jump(%d, %d) = %d, outside [0, %d)", h, n, b, n)
+		}
+		return b, nil
+	}
+	var r JumpMoves
+	for n := from; n <= to; n++ {
+		mj, mm := 0, 0
+		for _, h := range hs {
+			a, err := call(h, n)
+			if err != nil {
+				return JumpMoves{}, err
+			}
+			b, err := call(h, n+1)
+			if err != nil {
+				return JumpMoves{}, err
+			}
+			if a != b {
+				mj++
+			}
+			if h%uint64(n) != h%uint64(n+1) {
+				mm++
+			}
+		}
+		r.N = append(r.N, float64(n))
+		r.Jump = append(r.Jump, float64(mj)/float64(len(hs)))
+		r.Modulo = append(r.Modulo, float64(mm)/float64(len(hs)))
+		r.Ideal = append(r.Ideal, 1/float64(n+1))
+	}
+	load := make([]float64, 10)
+	for _, h := range hs {
+		b, err := call(h, 10)
+		if err != nil {
+			return JumpMoves{}, err
+		}
+		load[b]++
+	}
+	st, err := skew.Of(load)
+	if err != nil {
+		return JumpMoves{}, err
+	}
+	r.Balance10 = st.MaxOverMean
+	return r, nil
+}
+
+// RangeTouches counts the partitions a read of one customer touches from
+// a fixed start, for each window (in hours), with hourly and with daily
+// buckets, using the reference composite key.
+func RangeTouches(windows []float64) (hourly, daily []float64, err error) {
+	p, err := shard.NewN(shard.Spec{Scheme: shard.Jump}, 16)
+	if err != nil {
+		return nil, nil, err
+	}
+	from := RangeStart
+	for _, h := range windows {
+		if !(h >= 0) {
+			return nil, nil, fmt.Errorf("lab: range touches: window %v hours is negative", h)
+		}
+		to := from.Add(time.Duration(h * float64(time.Hour)))
+		a, err := solution.PartitionsBetween("acme", from, to, time.Hour, shard.ShardFunc(p))
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := solution.PartitionsBetween("acme", from, to, 24*time.Hour, shard.ShardFunc(p))
+		if err != nil {
+			return nil, nil, err
+		}
+		hourly, daily = append(hourly, float64(len(a))), append(daily, float64(len(b)))
+	}
+	return hourly, daily, nil
+}
+
+// RangeWindows are the notebook's read windows, in hours.
+func RangeWindows() []float64 { return []float64{0.25, 1, 2, 6, 12, 24, 36, 48, 72, 96, 168} }
+
+// RangeStart is where RangeTouches' reads start: 13:20 UTC, mid-bucket.
+var RangeStart = time.Date(2025, 10, 26, 13, 20, 0, 0, time.UTC)

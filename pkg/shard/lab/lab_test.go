@@ -32,7 +32,15 @@ func notebookCharts(t testing.TB) {
 	if _, err := FanOutCost(DefaultFanOut()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := HotDetection(DefaultHot(), solution.NewDetector); err != nil {
+	for range 2 { // Claim 5, and again in the detector exercise
+		if _, err := HotDetection(DefaultHot(), solution.NewDetector); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := JumpMovement(solution.Jump, 50_000, 2, 24); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := RangeTouches(RangeWindows()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Storage(DefaultStorage()); err != nil {
@@ -140,13 +148,17 @@ func TestDetectorRaisesThenLowersTheSaltFactor(t *testing.T) {
 	}
 }
 
+// cumulative is a detector that never forgets: Tick does nothing.
+type cumulative struct{ hot.Detector }
+
+func (cumulative) Tick() {}
+
 func TestANeverCoolingDetectorKeepsTheSalts(t *testing.T) {
 	stuck := func(cfg hot.Config) (hot.Detector, error) {
-		cfg.Slots = 200 // a window longer than the run: it never forgets
-		return solution.NewDetector(cfg)
+		d, err := solution.NewDetector(cfg)
+		return cumulative{d}, err
 	}
-	c := DefaultHot()
-	tl, err := HotDetection(c, stuck)
+	tl, err := HotDetection(DefaultHot(), stuck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +206,34 @@ func TestStorageStaysBetweenExactAndOneBucketMore(t *testing.T) {
 	}
 	if !(r.OverheadAtSteadyState[0] < r.OverheadAtSteadyState[1]) {
 		t.Errorf("hourly overhead %.4f should be below daily %.4f", r.OverheadAtSteadyState[0], r.OverheadAtSteadyState[1])
+	}
+}
+
+func TestJumpMovementRejectsABrokenJump(t *testing.T) {
+	outOfRange := func(k uint64, n int) (int, error) { return n, nil }
+	if _, err := JumpMovement(outOfRange, 100, 2, 4); err == nil {
+		t.Error("a jump returning n drew a chart")
+	}
+	r, err := JumpMovement(solution.Jump, 20_000, 2, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range r.N {
+		if math.Abs(r.Jump[i]-r.Ideal[i]) > 0.1*r.Ideal[i] {
+			t.Errorf("N=%v: jump moved %.4f, ideal %.4f", n, r.Jump[i], r.Ideal[i])
+		}
+	}
+}
+
+func TestRangeTouchesCountsBuckets(t *testing.T) {
+	h, d, err := RangeTouches([]float64{0.25, 72})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From 13:20: 15 minutes is one hourly and one daily bucket; 72 hours
+	// end at 13:20 three days later: 73 hourly buckets, 4 daily ones.
+	if h[0] != 1 || d[0] != 1 || h[1] != 73 || d[1] != 4 {
+		t.Errorf("RangeTouches = %v hourly, %v daily; want [1 73] and [1 4]", h, d)
 	}
 }
 

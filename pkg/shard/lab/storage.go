@@ -40,6 +40,17 @@ func DefaultStorage() StorageConfig {
 	}
 }
 
+// BucketName names a bucket width: "hourly", "daily", or the duration.
+func BucketName(w time.Duration) string {
+	switch w {
+	case time.Hour:
+		return "hourly"
+	case 24 * time.Hour:
+		return "daily"
+	}
+	return w.String()
+}
+
 // StorageSeries is the stored bytes over time for one bucket width.
 type StorageSeries struct {
 	Bucket time.Duration
