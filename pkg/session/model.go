@@ -385,12 +385,9 @@ func (rt *router) up(i int) bool {
 	return rt.w.s.Now()-rt.heard[i] <= rt.w.cfg.SuspectAfter
 }
 
-func (rt *router) view() []ReplicaView {
-	out := make([]ReplicaView, len(rt.rtt))
-	for i := range out {
-		out[i] = ReplicaView{Name: rt.w.names[i], Primary: i == 0, Up: rt.up(i), Received: rt.received[i], Applied: rt.applied[i], RTT: rt.rtt[i]}
-	}
-	return out
+// entry is the router's view of replica i.
+func (rt *router) entry(i int) ReplicaView {
+	return ReplicaView{Name: rt.w.names[i], Primary: i == 0, Up: rt.up(i), Received: rt.received[i], Applied: rt.applied[i], RTT: rt.rtt[i]}
 }
 
 // balance picks a replica for a read as a region-local load balancer does:
@@ -436,7 +433,8 @@ type client struct {
 	left              int      // operations still to start
 	think             time.Duration
 	pinned            int
-	order             []int // scratch: the order the session's view lists replicas in
+	order             []int         // scratch: the order the session's view lists replicas in
+	view              []ReplicaView // scratch: the view handed to the RouteFunc
 	token             uint64
 	// wrote and lastWrite: whether and when the session's latest write
 	// was acknowledged (primary-after-write).
@@ -578,13 +576,13 @@ func (c *client) routeToken() {
 	budget := max(0, c.w.cfg.MaxWait-c.cur.waited)
 	// The view lists the replicas in an order of the session's own, so that
 	// the router's ties (two replicas as near) spread over the replicas.
-	view, order := c.rt.view(), c.order
+	order := c.order
 	c.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	shuffled := make([]ReplicaView, len(view))
+	view := c.view[:len(order)]
 	for k, i := range order {
-		shuffled[k] = view[i]
+		view[k] = c.rt.entry(i)
 	}
-	r, err := callRoute(c.w.route, c.token, shuffled, budget)
+	r, err := callRoute(c.w.route, c.token, view, budget)
 	if err != nil && !errors.Is(err, ErrNoReplica) {
 		c.w.fail(err)
 		return

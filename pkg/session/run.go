@@ -65,6 +65,10 @@ func build(cfg Config, route RouteFunc, trace bool) (*world, error) {
 		net.Describe(describe)
 	}
 	w := &world{cfg: cfg, s: s, net: net, route: route, names: cfg.ReplicaNames(), routers: map[sim.Region]*router{}}
+	if cfg.Duration <= 0 { // preallocate what a run of Ops operations fills
+		w.history = make(History, 0, cfg.Ops)
+		w.lag = make([]time.Duration, 0, int(float64(cfg.Ops)*cfg.WriteFraction*float64(len(cfg.Replicas)-1)*1.1))
+	}
 
 	for i, reg := range cfg.Replicas {
 		r := &replica{w: w, idx: i, id: sim.NodeID(w.names[i]), region: reg, primary: i == 0,
@@ -115,7 +119,7 @@ func build(cfg Config, route RouteFunc, trace bool) (*world, error) {
 			rng: newRand(cfg.Seed, fmt.Sprintf("route/%d", i)), left: quota[i], pinned: -1, cache: map[string]cached{},
 			own:   keys(cfg.OwnKeys, func(k int) string { return ownKey(i, k) }),
 			think: time.Duration(float64(cfg.Think) / rel[i])}
-		c.order = make([]int, len(cfg.Replicas))
+		c.order, c.view = make([]int, len(cfg.Replicas)), make([]ReplicaView, len(cfg.Replicas))
 		for k := range c.order {
 			c.order[k] = k
 		}

