@@ -191,6 +191,18 @@ func TestDuringAPartition(t *testing.T) {
 			}
 		}
 	})
+	t.Run("with N=5 the majority side answers everything and the minority side nothing", func(t *testing.T) {
+		rep := mustRun(t, cfgWith(5, 3, 3, RepairBlocking, false), w)
+		major := Merge(rep.Select(2*time.Second, 5*time.Second, americas[0]...), false)
+		minor := Merge(rep.Select(2*time.Second, 5*time.Second, sim.EUWest, sim.APSoutheast), false)
+		if major.OK == 0 || major.Refused != 0 || minor.Refused == 0 || minor.OK != 0 {
+			t.Errorf("reads during the partition: Americas %d answered / %d refused, Europe+Asia %d / %d; want the first side served and the second refused",
+				major.OK, major.Refused, minor.OK, minor.Refused)
+		}
+		if len(rep.ClientRegions) != 10 {
+			t.Errorf("%d client regions, want 10", len(rep.ClientRegions))
+		}
+	})
 	t.Run("sloppy quorums answer everything, serve stale reads, and converge after the heal", func(t *testing.T) {
 		rep := mustRun(t, cfgWith(3, 2, 2, RepairAsync, true), w)
 		if rep.Answered() != 1 {

@@ -194,6 +194,8 @@ type Report struct {
 	DivergentAt, DivergentOver []float64
 	// Elapsed is the virtual time the run took.
 	Elapsed time.Duration
+	// ClientRegions holds the region of each client, by client number.
+	ClientRegions []sim.Region
 }
 
 // Class returns the stats of the named class.
@@ -270,8 +272,20 @@ func (r *Report) Window(step time.Duration) (starts, answered []float64, err err
 
 // During returns the report's history restricted to operations called in
 // [from, to), summarised per class like Report.Classes.
-func (r *Report) During(from, to time.Duration) []ClassStats {
-	return summarise(r.Workload.classes(), r.History, r.Staleness, func(o linz.Op) bool { return o.Call >= from && o.Call < to })
+func (r *Report) During(from, to time.Duration) []ClassStats { return r.Select(from, to) }
+
+// Select is During restricted to the clients in the given regions (every
+// client when none is given): what one side of a partition saw.
+func (r *Report) Select(from, to time.Duration, regions ...sim.Region) []ClassStats {
+	return summarise(r.Workload.classes(), r.History, r.Staleness, func(o linz.Op) bool {
+		if o.Call < from || o.Call >= to {
+			return false
+		}
+		if len(regions) == 0 {
+			return true
+		}
+		return o.Client < len(r.ClientRegions) && slices.Contains(regions, r.ClientRegions[o.Client])
+	})
 }
 
 func summarise(classes []Class, h linz.History, st linz.Staleness, keep func(linz.Op) bool) []ClassStats {
@@ -450,6 +464,9 @@ func (c *Cluster) Run(w Workload) (*Report, error) {
 	rep := &Report{Seed: c.cfg.Seed, Config: c.cfg, Workload: w, History: h, Staleness: st,
 		Counters: c.counts, Messages: c.net.Stats(), Divergent: len(c.Divergent(SettleTime)), Elapsed: c.sim.Now()}
 	rep.DivergentAt, rep.DivergentOver = divAt, divN
+	for _, cl := range clients {
+		rep.ClientRegions = append(rep.ClientRegions, cl.node.region)
+	}
 	rep.Classes = summarise(classes, h, st, func(linz.Op) bool { return true })
 	var tracks []*copyTrack
 	for v, t := range c.copies {
