@@ -26,6 +26,7 @@ type Schedule2PC struct {
 	Cooperative bool
 }
 
+// String describes the schedule: seed, crashes, NO votes, cooperation.
 func (s Schedule2PC) String() string {
 	var parts []string
 	for _, c := range s.Crashes {
@@ -94,7 +95,7 @@ func Schedules2PC(focus string, n int) []Schedule2PC {
 	return out
 }
 
-// Run2PC runs one schedule with the given rules.
+// Run runs one schedule with the given rules.
 func (s Schedule2PC) Run(rules twopc.Rules) (*twopc.Result, error) {
 	cfg := twopc.Default(rules)
 	cfg.Seed, cfg.Crashes, cfg.VoteNo, cfg.Cooperative = s.Seed, s.Crashes, s.VoteNo, s.Cooperative
@@ -129,6 +130,7 @@ type ScheduleSaga struct {
 	UndoErr float64
 }
 
+// String describes the schedule: seed, failures, faults and the crash.
 func (s ScheduleSaga) String() string {
 	return fmt.Sprintf("seed %d, %d sagas failing at %v, %.0f%% of messages lost and %.0f%% duplicated, %.0f%% of compensation attempts failing, %s",
 		s.Seed, len(s.FailAt), s.FailAt, 100*s.Drop, 100*s.Dup, 100*s.UndoErr, s.Crash)

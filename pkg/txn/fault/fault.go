@@ -46,13 +46,14 @@ func At(node string, t, downtime time.Duration) Crash {
 	return Crash{Node: node, Timed: true, Time: t, Downtime: downtime}
 }
 
-// String describes the crash.
+// String describes the crash, e.g. "billing crashes after 2 effects, down
+// 24.015s" (times rounded to the millisecond).
 func (c Crash) String() string {
 	when := fmt.Sprintf("after %d effects", c.After)
 	if c.Timed {
-		when = "at " + c.Time.String()
+		when = "at " + c.Time.Round(time.Microsecond).String()
 	}
-	return fmt.Sprintf("%s crashes %s, down %v", c.Node, when, c.Downtime)
+	return fmt.Sprintf("%s crashes %s, down %v", c.Node, when, c.Downtime.Round(time.Millisecond))
 }
 
 // Validate checks crashes against the node names and the run's horizon:
@@ -211,7 +212,7 @@ func (in *Injector) strike(n *Node, a Act, first bool) bool {
 
 func (in *Injector) crash(n *Node, downtime time.Duration, where string) {
 	now := in.net.Sim().Now()
-	in.log = append(in.log, fmt.Sprintf("%s crashed at %v %s, down %v", n.ID, now, where, downtime))
+	in.log = append(in.log, fmt.Sprintf("%s crashed at %v %s, down %v", n.ID, now.Round(time.Microsecond), where, downtime.Round(time.Millisecond)))
 	in.net.Crash(n.ID)
 	in.last = now
 	up := now + downtime
@@ -246,6 +247,7 @@ type StuckError struct {
 	Reason string
 }
 
+// Error says when the run stopped, why, and which nodes were stuck.
 func (e *StuckError) Error() string {
 	return fmt.Sprintf("the simulation stopped at virtual time %v (%s) with work unfinished: %s", e.At, e.Reason, strings.Join(e.Nodes, "; "))
 }

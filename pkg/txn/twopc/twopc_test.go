@@ -369,3 +369,15 @@ func ExampleRun() {
 	// ABORT after 31.5s in doubt
 	// violations: 0
 }
+
+func TestZeroLatencyAndZeroFsyncStillCommit(t *testing.T) {
+	// Every event then happens at virtual time 0; ordering comes from the
+	// order events were scheduled in.
+	cfg := twopc.Default(rules())
+	cfg.Link = sim.Link{}
+	cfg.Fsync = 0
+	r := run(t, cfg)
+	if r.Outcome(0) != "COMMIT" || r.Stuck != nil || r.End != 0 {
+		t.Errorf("outcome %s, stuck %v, end %v; want COMMIT, nil, 0", r.Outcome(0), r.Stuck, r.End)
+	}
+}
