@@ -73,13 +73,20 @@ func Migration(c MigrationConfig) ([]MigrationSeries, error) {
 			r := router.RangeOf(h)
 			byRange[r] = append(byRange[r], int32(i))
 		}
-		// data[shard][customer] = version; latest[customer] = last written.
-		data := map[int]map[int32]uint32{}
+		// data[shard][customer] = version held there (0: none);
+		// latest[customer] = the last version written.
+		data := map[int][]uint32{}
 		latest := make([]uint32, len(ids))
+		get := func(shardID int, cust int32) uint32 {
+			if m := data[shardID]; m != nil {
+				return m[cust]
+			}
+			return 0
+		}
 		put := func(shardID int, cust int32, v uint32) {
 			m := data[shardID]
 			if m == nil {
-				m = map[int32]uint32{}
+				m = make([]uint32, len(ids))
 				data[shardID] = m
 			}
 			m[cust] = v
@@ -115,8 +122,8 @@ func Migration(c MigrationConfig) ([]MigrationSeries, error) {
 			for _, cust := range byRange[r] {
 				old, nw := router.Owners(hs[cust])
 				if old != nw {
-					put(nw, cust, data[old][cust])
-					delete(data[old], cust)
+					put(nw, cust, get(old, cust))
+					put(old, cust, 0)
 					copied += rates[cust]
 				}
 			}
@@ -127,7 +134,7 @@ func Migration(c MigrationConfig) ([]MigrationSeries, error) {
 				cust := rng.IntN(len(ids))
 				read, _ := router.Route(hs[cust])
 				s.Reads++
-				if data[read][int32(cust)] != latest[cust] {
+				if get(read, int32(cust)) != latest[cust] {
 					s.Stale++
 				}
 			}
@@ -137,7 +144,7 @@ func Migration(c MigrationConfig) ([]MigrationSeries, error) {
 		for i, h := range hs { // every customer once more, at the end
 			read, _ := router.Route(h)
 			s.Reads++
-			if data[read][int32(i)] != latest[i] {
+			if get(read, int32(i)) != latest[i] {
 				s.Stale++
 			}
 		}
