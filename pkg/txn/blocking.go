@@ -151,9 +151,11 @@ func RandomCrashes(cfg twopc.Config, runs int, maxDowntime time.Duration, worker
 type PointSummary struct {
 	Point             string
 	Runs              int
-	P50, P99, Max     time.Duration // of the blocked time
-	BlockedOverSecond int           // runs blocked for more than 1 s
-	MeanLockHeld      time.Duration
+	P50, P99, Max     time.Duration // of the time in doubt
+	BlockedOverSecond int           // runs in doubt for more than 1 s
+	// MeanLockHeld and LockHeldP99 are of the longest lock-hold time.
+	MeanLockHeld time.Duration
+	LockHeldP99  time.Duration
 }
 
 // ByPoint groups the study's runs by crash point, in protocol order.
@@ -183,11 +185,12 @@ func (s *CrashStudy) ByPoint() []PointSummary {
 	var out []PointSummary
 	for _, p := range order {
 		idx := groups[p]
-		var blocked []float64
+		var blocked, holds []float64
 		var held time.Duration
 		over := 0
 		for _, i := range idx {
 			blocked = append(blocked, float64(s.Blocked[i]))
+			holds = append(holds, float64(s.LockHeld[i]))
 			held += s.LockHeld[i]
 			if s.Blocked[i] > time.Second {
 				over++
@@ -195,7 +198,7 @@ func (s *CrashStudy) ByPoint() []PointSummary {
 		}
 		out = append(out, PointSummary{Point: p, Runs: len(idx),
 			P50: durPct(blocked, 50), P99: durPct(blocked, 99), Max: durPct(blocked, 100),
-			BlockedOverSecond: over, MeanLockHeld: held / time.Duration(len(idx))})
+			BlockedOverSecond: over, MeanLockHeld: held / time.Duration(len(idx)), LockHeldP99: durPct(holds, 99)})
 	}
 	return out
 }
