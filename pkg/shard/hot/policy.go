@@ -54,7 +54,7 @@ func (p Policy) Needed(rate float64) int {
 	for float64(k)*p.PerSalt < rate && k < p.MaxSalts {
 		k *= 2
 	}
-	return min(k, p.MaxSalts)
+	return max(1, min(k, p.MaxSalts)) // never 0, even for an unvalidated policy
 }
 
 // Change is one salt-factor change the controller made.
