@@ -213,13 +213,13 @@ func (n *Network) Send(from, to NodeID, msg any) {
 	n.stats.Sent++
 	if !n.CanReach(from, to) {
 		n.stats.Partitioned++
-		n.record(Event{Kind: Lost, From: from, To: to, Msg: n.describe(msg), Note: "partitioned"})
+		n.recordMsg(Lost, from, to, msg, "partitioned")
 		return
 	}
 	l := n.LinkOf(from, to)
 	if l.Drop > 0 && n.rng.Float64() < l.Drop {
 		n.stats.Dropped++
-		n.record(Event{Kind: Lost, From: from, To: to, Msg: n.describe(msg), Note: "dropped"})
+		n.recordMsg(Lost, from, to, msg, "dropped")
 		return
 	}
 	copies := 1
@@ -227,7 +227,7 @@ func (n *Network) Send(from, to NodeID, msg any) {
 		copies = 2
 		n.stats.Duplicated++
 	}
-	n.record(Event{Kind: Sent, From: from, To: to, Msg: n.describe(msg)})
+	n.recordMsg(Sent, from, to, msg, "")
 	for c := 0; c < copies; c++ {
 		d := l.Latency
 		if l.Jitter > 0 {
@@ -249,11 +249,11 @@ func (n *Network) deliver(from, to NodeID, msg any) {
 	dst := n.nodes[to]
 	if !dst.up {
 		n.stats.ToDownNode++
-		n.record(Event{Kind: Lost, From: from, To: to, Msg: n.describe(msg), Note: "receiver down"})
+		n.recordMsg(Lost, from, to, msg, "receiver down")
 		return
 	}
 	n.stats.Delivered++
-	n.record(Event{Kind: Delivered, From: from, To: to, Msg: n.describe(msg)})
+	n.recordMsg(Delivered, from, to, msg, "")
 	dst.handler(from, msg)
 }
 
@@ -340,6 +340,15 @@ func (n *Network) Record(max int) *Trace {
 
 // Trace returns the recorded trace (nil when not recording).
 func (n *Network) Trace() *Trace { return n.trace }
+
+// recordMsg records a message event; the message is described only when a
+// trace is being recorded, so untraced runs pay nothing for formatting.
+func (n *Network) recordMsg(kind EventKind, from, to NodeID, msg any, note string) {
+	if n.trace == nil {
+		return
+	}
+	n.record(Event{Kind: kind, From: from, To: to, Msg: n.describe(msg), Note: note})
+}
 
 func (n *Network) record(e Event) {
 	if n.trace == nil {
