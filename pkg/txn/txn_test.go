@@ -285,3 +285,34 @@ func ExampleSweepLoad() {
 	//    1 hot rows: saga/2PC throughput = 5.0
 	// 1000 hot rows: saga/2PC throughput = 0.3
 }
+
+// Same seed, same chart: every experiment the notebook draws gives the
+// same numbers twice, whatever the number of goroutines.
+func TestEveryChartIsTheSameTwice(t *testing.T) {
+	hops := []time.Duration{time.Millisecond, 5 * time.Millisecond}
+	plan := FaultPlan{FailAt: []string{"", "billing"}, CrashNodes: []string{"orchestrator", "billing"}, MaxStep: 10, MaxDowntime: 5 * time.Second}
+	lossy := Saga()
+	lossy.Link.Drop, lossy.UndoFailure = 0.1, 0.3
+	tests := []struct {
+		name string
+		run  func(workers int) any
+	}{
+		{"blocking against downtime", func(int) any {
+			p, _ := BlockingVsDowntime(TwoPC(), func(d time.Duration) twopc.Crash { return twopc.CoordinatorAfterFirstDecision(3, d) }, []time.Duration{time.Second, 9 * time.Second})
+			return p
+		}},
+		{"saga windows", func(w int) any {
+			p, _ := SagaWindows(Saga(), []string{"", "billing"}, hops, 10, w)
+			return p
+		}},
+		{"2PC lock hold against hops", func(int) any { p, _ := LockHoldVsHop(TwoPC(), hops); return p }},
+		{"saga faults", func(w int) any { p, _ := SagaFaults(lossy, plan, 200, w); return p }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if a, b := tt.run(1), tt.run(2); !reflect.DeepEqual(a, b) {
+				t.Errorf("two runs differ:\n%v\n%v", a, b)
+			}
+		})
+	}
+}
