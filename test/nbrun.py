@@ -111,11 +111,23 @@ class Result:
         self.wall = 0.0
 
 
+_dsgym_bin = None
+
+
+def dsgym_command():
+    """A dsgym binary built from the working tree once per run (an installed
+    .dsgym/bin/dsgym can be older than the exercises it must know)."""
+    global _dsgym_bin
+    if _dsgym_bin is None:
+        out = os.path.join(tempfile.mkdtemp(prefix="nbrun-dsgym-"), "dsgym")
+        subprocess.run(["go", "build", "-o", out, "./cmd/dsgym"], cwd=ROOT, check=True)
+        _dsgym_bin = out
+    return [_dsgym_bin]
+
+
 def fill_solutions(path, tmpdir):
-    dsgym = os.path.join(ROOT, ".dsgym", "bin", "dsgym")
-    cmd = [dsgym] if os.access(dsgym, os.X_OK) else ["go", "run", "./cmd/dsgym"]
     out = os.path.join(tmpdir, os.path.basename(path))
-    subprocess.run(cmd + ["nb", "fill", "--solutions", path, out], cwd=ROOT, check=True)
+    subprocess.run(dsgym_command() + ["nb", "fill", "--solutions", path, out], cwd=ROOT, check=True)
     return out
 
 
@@ -224,6 +236,8 @@ def main():
     if "DSGYM_PROGRESS" not in os.environ:
         os.environ["DSGYM_PROGRESS"] = os.path.join(tempfile.mkdtemp(prefix="nbrun-progress-"), "progress.json")
 
+    if args.solutions:
+        dsgym_command()
     mode = "solutions filled in, strict" if args.solutions else ("strict" if args.strict else "as shipped")
     results = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.j)) as pool:

@@ -3,9 +3,9 @@ package exercise
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"

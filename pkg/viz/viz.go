@@ -268,14 +268,16 @@ func (c *Chart) echarts() (render.Renderer, error) {
 		charts.WithTitleOpts(opts.Title{Title: c.title, Subtitle: c.sub, Left: "center"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(c.seriesCount() > 1), Top: "bottom", Type: "scroll"}),
-		charts.WithGridOpts(opts.Grid{Top: "72", Bottom: "78", Left: "48", Right: "40", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Top: "72", Bottom: "78", Left: "72", Right: "40", ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false),
 		charts.WithToolboxOpts(opts.Toolbox{Show: opts.Bool(true), Right: "8", Feature: &opts.ToolBoxFeature{
 			SaveAsImage: &opts.ToolBoxFeatureSaveAsImage{Show: opts.Bool(true), Title: "save", Type: "svg"},
 			DataView:    &opts.ToolBoxFeatureDataView{Show: opts.Bool(true), Title: "data", Lang: []string{"data", "close", "refresh"}},
 		}}),
 	}
-	yAxis := opts.YAxis{Name: c.yName, Type: "value", Scale: opts.Bool(c.yMin == nil)}
+	// The y axis name runs along the axis (ECharts turns it upright when it
+	// sits in the middle), so long names with units are not clipped.
+	yAxis := opts.YAxis{Name: c.yName, Type: "value", Scale: opts.Bool(c.yMin == nil), NameLocation: "middle", NameGap: 56}
 	if c.logY {
 		yAxis.Type = "log"
 	}
