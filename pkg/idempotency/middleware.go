@@ -235,12 +235,10 @@ func (m *Middleware) applies(method string) bool {
 
 // dbContext is the context of the middleware's own database work: not
 // cancelled when the client goes away (the result should still be stored
-// for its retry), cancelled when the middleware's Context is (the process
-// "dies").
-func (m *Middleware) dbContext(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	stop := context.AfterFunc(m.o.Context, cancel)
-	return ctx, func() { stop(); cancel() }
+// for its retry), cancelled at once when the middleware's Context is (the
+// process "dies").
+func (m *Middleware) dbContext(*http.Request) (context.Context, context.CancelFunc) {
+	return context.WithCancel(m.o.Context)
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {

@@ -1,7 +1,9 @@
-// Package idempotency holds the reference solutions of the exercises of
-// notebooks/03-idempotency.ipynb: the claim-or-replay step, the request
-// hash and the TTL sweep of an idempotency-key dedupe table. The real
-// component in pkg/idempotency uses them as its defaults.
+// Package idempotency holds the exercises of notebooks/03-idempotency.ipynb:
+// the claim-or-replay step, the request hash and the TTL sweep of an
+// idempotency-key dedupe table (see package dedupe for the table). Under
+// solutions/ they are the reference solutions, which the real component in
+// pkg/idempotency uses as its defaults; under exercises/ they are yours to
+// write, and "dsgym check idempotency" judges them.
 package idempotency
 
 import (

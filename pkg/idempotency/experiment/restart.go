@@ -32,6 +32,9 @@ type RestartConfig struct {
 	// over soon).
 	Mode  idempotency.Mode
 	Lease time.Duration
+	// Work is the server's processing time per event (default 3 ms): the
+	// longer it is, the more requests the crash catches in progress.
+	Work time.Duration
 	// Bucket is the timeline's resolution (default 25 ms).
 	Bucket time.Duration
 	Steps  Steps
@@ -59,6 +62,9 @@ func (c *RestartConfig) defaults() error {
 	if c.Bucket == 0 {
 		c.Bucket = 25 * time.Millisecond
 	}
+	if c.Work == 0 {
+		c.Work = 3 * time.Millisecond
+	}
 	if c.Events < 1 || c.Workers < 1 || c.CrashAfter < 1 || c.CrashAfter >= c.Events || c.LossRate < 0 || c.LossRate >= 1 {
 		return fmt.Errorf("restart storm: need events >= 1, workers >= 1, 1 <= crash after (%d) < events (%d), loss rate in [0, 1)", c.CrashAfter, c.Events)
 	}
@@ -83,7 +89,8 @@ type RestartResult struct {
 	Duplicates, Lost, Unacknowledged int
 	CrashAt, RestartAt               time.Duration
 	Timeline                         []Bucket
-	// InFlightAtCrash is how many claims the crash left in the table.
+	// InFlightAtCrash is how many claims the crash left in the table (read
+	// while the server is down).
 	InFlightAtCrash int64
 }
 
@@ -102,7 +109,7 @@ func RestartStorm(ctx context.Context, env Env, cfg RestartConfig) (RestartResul
 	}
 	defer st.Close()
 	opts := idempotency.Options{Mode: cfg.Mode, Lease: cfg.Lease, Claim: cfg.Steps.Claim, Hash: cfg.Steps.Hash, Logf: quiet}
-	scfg := idempotency.ServerConfig{Store: st, Idempotency: &opts, SweepEvery: -1}
+	scfg := idempotency.ServerConfig{Store: st, Idempotency: &opts, SweepEvery: -1, Work: cfg.Work}
 	srv, err := idempotency.Start(scfg)
 	if err != nil {
 		return RestartResult{}, err
@@ -154,10 +161,10 @@ func RestartStorm(ctx context.Context, env Env, cfg RestartConfig) (RestartResul
 						go func() {
 							res.CrashAt = time.Since(begin)
 							cur.Load().Crash()
+							time.Sleep(cfg.Down)
 							if n, err := inFlight(ctx, st); err == nil {
 								res.InFlightAtCrash = n
 							}
-							time.Sleep(cfg.Down)
 							var err error
 							for range 200 { // the port can take a moment to free
 								var s *idempotency.Server

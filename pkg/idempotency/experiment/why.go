@@ -104,9 +104,9 @@ func (s *serverLog) RoundTrip(r *http.Request) (*http.Response, error) {
 		case resp.Header.Get(idempotency.ReplayedHeader) == "true":
 			entry = fmt.Sprintf("key already done: replays the stored 201 (events stored: %d)", c.Effects)
 		case r.Header.Get(idempotency.KeyHeader) != "":
-			entry = fmt.Sprintf("claims the key, stores event #%d and its response in one transaction", c.Effects)
+			entry = fmt.Sprintf("claims the key, stores event %d and its response in one transaction", c.Effects)
 		default:
-			entry = fmt.Sprintf("stores event #%d", c.Effects)
+			entry = fmt.Sprintf("stores event %d", c.Effects)
 		}
 	}
 	s.mu.Lock()
