@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -666,3 +667,5 @@ func TestEventsAPIWorksWithoutTheMiddleware(t *testing.T) {
 		assert.EqualValues(t, 1, c.Duplicates())
 	})
 }
+
+func newSeeded(seed uint64) *rand.Rand { return sim.NewRand(seed, "example-keys") }

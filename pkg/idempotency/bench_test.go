@@ -3,27 +3,38 @@ package idempotency_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/budget"
 	"github.com/dsgym/dsgym/pkg/idempotency"
+	"github.com/dsgym/dsgym/pkg/idempotency/experiment"
 	"github.com/dsgym/dsgym/pkg/idempotency/storetest"
 )
 
-// load sends n events through c with workers concurrent senders and fresh
-// keys, and returns the elapsed time.
-func load(tb testing.TB, c *idempotency.Client, prefix string, n, workers int) time.Duration {
+// The budgets of the issue: on 2 cores over loopback, at least 5,000
+// idempotent requests/s on SQLite, and the dedupe table costing at most 2x
+// the time of the same handler without it; PostgreSQL's figures beside
+// them (with floors well below what a healthy server does, so that a
+// regression shows). Concurrent retries: exactly one effect per key.
+
+// benchWorkers is how many clients send at once.
+const benchWorkers = 16
+
+// load sends n events through c with benchWorkers concurrent senders and
+// fresh keys, and returns the elapsed time.
+func load(tb testing.TB, c *idempotency.Client, prefix string, n int) time.Duration {
 	tb.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, workers)
+	errs := make(chan error, benchWorkers)
 	start := time.Now()
-	for w := range workers {
+	for w := range benchWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += workers {
+			for i := w; i < n; i += benchWorkers {
 				id := fmt.Sprintf("%s-%d", prefix, i)
 				res, err := c.PostEvent(context.Background(), "key-"+id, idempotency.Event{ID: id, Source: "bench", Type: "reading", Data: []byte(`{"v":1}`)})
 				if err == nil && res.Status != 201 {
@@ -45,15 +56,12 @@ func load(tb testing.TB, c *idempotency.Client, prefix string, n, workers int) t
 	return elapsed
 }
 
-var benchMode = idempotency.OneTransaction
-
-func startServer(tb testing.TB, s *idempotency.Store, idempotent bool) *idempotency.Server {
+func startServer(tb testing.TB, s *idempotency.Store, opts *idempotency.Options) *idempotency.Server {
 	tb.Helper()
-	cfg := idempotency.ServerConfig{Store: s}
-	if idempotent {
-		cfg.Idempotency = &idempotency.Options{Mode: benchMode}
+	if opts != nil {
+		opts.Logf = quiet
 	}
-	srv, err := idempotency.Start(cfg)
+	srv, err := idempotency.Start(idempotency.ServerConfig{Store: s, Idempotency: opts})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -71,51 +79,91 @@ func newClient(tb testing.TB, url string, keys idempotency.KeyPolicy) *idempoten
 	return c
 }
 
-const benchWorkers = 16
+func modeName(m idempotency.Mode) string { return strings.ReplaceAll(m.String(), " ", "-") }
 
 func BenchmarkIdempotentRequests(b *testing.B) {
+	floors := map[idempotency.Engine]map[idempotency.Mode]float64{
+		idempotency.SQLite:   {idempotency.OneTransaction: 5000, idempotency.TwoTransactions: 2500},
+		idempotency.Postgres: {idempotency.OneTransaction: 500, idempotency.TwoTransactions: 300},
+	}
 	for _, e := range storetest.Engines {
-		b.Run(string(e), func(b *testing.B) {
-			s := storetest.Open(b, e)
-			srv := startServer(b, s, true)
-			c := newClient(b, srv.URL, idempotency.SameKey)
-			load(b, c, "warm", 200, benchWorkers)
-			const batch = 4000
-			var total time.Duration
-			b.ResetTimer()
-			for i := range b.N {
-				total += load(b, c, fmt.Sprint("b", i), batch, benchWorkers)
-			}
-			perSec := float64(b.N*batch) / total.Seconds()
-			if c, m := s.GroupCommits(); c > 0 {
-				b.Logf("%d transactions in %d group commits (%.1f per commit)", m, c, float64(m)/float64(c))
-			}
-			if e == idempotency.SQLite {
-				budget.AtLeast(b, "req/s", perSec, 5000)
-			} else {
-				budget.AtLeast(b, "req/s", perSec, 500)
-			}
-		})
+		for _, mode := range modes {
+			b.Run(string(e)+"/"+modeName(mode), func(b *testing.B) {
+				s := storetest.Open(b, e)
+				c := newClient(b, startServer(b, s, &idempotency.Options{Mode: mode}).URL, idempotency.SameKey)
+				load(b, c, "warm", 300)
+				const batch = 4000
+				c0, t0 := s.GroupCommits()
+				var total time.Duration
+				b.ResetTimer()
+				for i := range b.N {
+					total += load(b, c, fmt.Sprint("b", i), batch)
+				}
+				if c1, t1 := s.GroupCommits(); c1 > c0 {
+					b.Logf("%.1f requests per SQLite group commit", float64(t1-t0)/float64(c1-c0))
+				}
+				budget.AtLeast(b, "req/s", float64(b.N*batch)/total.Seconds(), floors[e][mode])
+			})
+		}
 	}
 }
 
 func BenchmarkDedupeOverhead(b *testing.B) {
 	for _, e := range storetest.Engines {
 		b.Run(string(e), func(b *testing.B) {
-			plainStore, dedupeStore := storetest.Open(b, e), storetest.Open(b, e)
-			plain := newClient(b, startServer(b, plainStore, false).URL, idempotency.NoKey)
-			withKeys := newClient(b, startServer(b, dedupeStore, true).URL, idempotency.SameKey)
-			load(b, plain, "warm", 200, benchWorkers)
-			load(b, withKeys, "warm", 200, benchWorkers)
+			plain := newClient(b, startServer(b, storetest.Open(b, e), nil).URL, idempotency.NoKey)
+			withKeys := newClient(b, startServer(b, storetest.Open(b, e), &idempotency.Options{Mode: idempotency.OneTransaction}).URL, idempotency.SameKey)
+			load(b, plain, "warm", 300)
+			load(b, withKeys, "warm", 300)
 			const batch = 3000
 			var tPlain, tKeys time.Duration
 			b.ResetTimer()
 			for i := range b.N {
-				tPlain += load(b, plain, fmt.Sprint("p", i), batch, benchWorkers)
-				tKeys += load(b, withKeys, fmt.Sprint("k", i), batch, benchWorkers)
+				// Alternate halves, so that a noisy moment hits both sides.
+				tPlain += load(b, plain, fmt.Sprint("p", i, "a"), batch/2)
+				tKeys += load(b, withKeys, fmt.Sprint("k", i, "a"), batch/2)
+				tKeys += load(b, withKeys, fmt.Sprint("k", i, "b"), batch/2)
+				tPlain += load(b, plain, fmt.Sprint("p", i, "b"), batch/2)
 			}
-			b.Logf("%s: plain %.0f req/s, idempotent %.0f req/s", e, float64(b.N*batch)/tPlain.Seconds(), float64(b.N*batch)/tKeys.Seconds())
-			budget.AtMost(b, "x", tKeys.Seconds()/tPlain.Seconds(), 2)
+			n := float64(b.N * batch)
+			b.Logf("%s: without the dedupe table %.0f req/s, with it (one transaction) %.0f req/s", e, n/tPlain.Seconds(), n/tKeys.Seconds())
+			budget.AtMost(b, "x-plain-time", tKeys.Seconds()/tPlain.Seconds(), 2)
 		})
 	}
+}
+
+func BenchmarkConcurrentRetries(b *testing.B) {
+	for _, e := range storetest.Engines {
+		for _, mode := range modes {
+			b.Run(string(e)+"/"+modeName(mode), func(b *testing.B) {
+				var dups, wrong float64
+				var elapsed time.Duration
+				for range b.N {
+					s := storetest.Open(b, e)
+					srv := startServer(b, s, &idempotency.Options{Mode: mode})
+					rep, err := experiment.ConcurrentRetries(context.Background(), srv.URL, 1000, 10, 100)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c, err := s.CountEvents(context.Background())
+					if err != nil {
+						b.Fatal(err)
+					}
+					dups += float64(c.Duplicates())
+					wrong += float64(abs(c.Effects-1000)) + float64(rep.Disagreements)
+					elapsed += rep.Elapsed
+				}
+				b.Logf("10,000 concurrent retries over 1,000 keys in %v per run", elapsed/time.Duration(b.N))
+				budget.AtMost(b, "duplicate-effects", dups, 0)
+				budget.AtMost(b, "effects-off-1000", wrong, 0)
+			})
+		}
+	}
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

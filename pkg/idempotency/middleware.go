@@ -168,15 +168,16 @@ func (o *Options) setDefaults() error {
 //     body (415 for another content type, 413 when too large, 400 when
 //     not JSON);
 //  2. fingerprints the request and claims the key atomically (see
-//     dedupe.ClaimFunc);
+//     dedupe.ClaimFunc), before the handler runs ([TwoTransactions]) or
+//     in the handler's transaction ([OneTransaction]);
 //  3. answers a key used with another request with 422, a key still in
 //     flight with 409 (or waits, see [Wait]), a completed key with the
 //     stored response (and Idempotent-Replayed: true);
 //  4. for a claimed key, runs the handler, then stores its response in the
 //     same transaction as the handler's writes (see [RequestTx]) and
 //     commits both, fenced by the claim's lease;
-//  5. when the handler fails (5xx, 408, 429, or a panic), releases the key
-//     instead, so that a retry runs afresh.
+//  5. when the handler fails (5xx, 408, 429, or a panic), rolls its writes
+//     back and releases the key, so that a retry runs afresh.
 type Middleware struct {
 	o        Options
 	instance string
