@@ -669,3 +669,48 @@ func TestEventsAPIWorksWithoutTheMiddleware(t *testing.T) {
 }
 
 func newSeeded(seed uint64) *rand.Rand { return sim.NewRand(seed, "example-keys") }
+
+func TestNilValuesGiveErrorsNotPanics(t *testing.T) {
+	ctx := context.Background()
+	var s *idempotency.Store
+	_, err := s.Begin(ctx)
+	assert.Error(t, err)
+	assert.Error(t, s.Complete(ctx, nil, "k", "l", dedupe.Response{Status: 200}))
+	assert.Error(t, s.Release(ctx, "k", "l"))
+	_, _, err = s.Lookup(ctx, "k")
+	assert.Error(t, err)
+	_, err = s.Stats(ctx)
+	assert.Error(t, err)
+	_, err = s.CountEvents(ctx)
+	assert.Error(t, err)
+	_, err = s.EffectsPerEvent(ctx)
+	assert.Error(t, err)
+	assert.Nil(t, s.Querier())
+	assert.NoError(t, s.Close())
+	var tx *idempotency.Tx
+	assert.Error(t, tx.Commit())
+	assert.NoError(t, tx.Rollback())
+	_, err = tx.ExecContext(ctx, "SELECT 1")
+	assert.Error(t, err)
+	var c *idempotency.Client
+	_, err = c.Post(ctx, "r", "k", nil)
+	assert.Error(t, err)
+	var f *idempotency.Faults
+	_, err = f.RoundTrip(httptest.NewRequest("POST", "/", nil))
+	assert.Error(t, err)
+	assert.Equal(t, idempotency.NoFault, f.Decide("r", 1))
+	f.Wait()
+	var m *idempotency.Middleware
+	rec := httptest.NewRecorder()
+	m.Wrap(nil).ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+	assert.Equal(t, 500, rec.Code)
+	var sw *idempotency.Sweeper
+	_, err = sw.SweepOnce(ctx)
+	assert.Error(t, err)
+	sw.Stop()
+	var srv *idempotency.Server
+	assert.NoError(t, srv.Close())
+	srv.Crash()
+	_, err = idempotency.NewEventsAPI(nil, 0, 0, nil)
+	assert.Error(t, err)
+}

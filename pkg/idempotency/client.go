@@ -121,7 +121,11 @@ func NewTransport() *http.Transport {
 }
 
 // CloseIdle closes the client's idle connections.
-func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+func (c *Client) CloseIdle() {
+	if c != nil {
+		c.http.CloseIdleConnections()
+	}
+}
 
 // Attempt is one try of a request.
 type Attempt struct {
@@ -140,10 +144,10 @@ type Attempt struct {
 
 // Result is the outcome of a request after its retries.
 type Result struct {
-	Status   int    // the final status (0 when no response ever came)
-	Body     []byte // the final response's body
-	Replayed bool   // the final response was a replay
-	Attempts []Attempt
+	Status   int       // the final status (0 when no response ever came)
+	Body     []byte    // the final response's body
+	Replayed bool      // the final response was a replay
+	Attempts []Attempt // every attempt, in order
 }
 
 // ErrGaveUp is returned when every attempt failed.
@@ -165,6 +169,9 @@ func retryStatus(status int) bool {
 // request. The error is nil when a final, non-retryable response came
 // back (which may still be a 4xx: look at Result.Status).
 func (c *Client) Post(ctx context.Context, id, key string, body []byte) (Result, error) {
+	if c == nil {
+		return Result{}, errors.New("post: no client (nil *Client; use NewClient)")
+	}
 	if id == "" {
 		return Result{}, errors.New("post: empty request id")
 	}

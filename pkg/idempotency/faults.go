@@ -49,9 +49,10 @@ func (f Fault) String() string {
 // fault. It unwraps to syscall.ECONNRESET for resets, and reports
 // Timeout() for timeouts, like the real errors of net/http.
 type FaultError struct {
-	Fault Fault
+	Fault Fault // what was injected
 }
 
+// Error describes the fault the way net/http would.
 func (e *FaultError) Error() string {
 	switch e.Fault {
 	case Timeout:
@@ -81,6 +82,8 @@ func (e *FaultError) Unwrap() error {
 // logical request's id and the attempt number (see [WithAttempt]), never on
 // timing or goroutine scheduling: the same seed gives the same faults.
 type Faults struct {
+	// Seed decides, with the request's id and attempt number, each
+	// attempt's fate.
 	Seed uint64
 	// DropRequest, LoseResponse and Timeout are probabilities in [0, 1];
 	// their sum must be at most 1.
@@ -99,6 +102,9 @@ type Faults struct {
 
 // Validate reports a problem with the probabilities.
 func (f *Faults) Validate() error {
+	if f == nil {
+		return errors.New("faults: nil *Faults")
+	}
 	for _, p := range []float64{f.DropRequest, f.LoseResponse, f.Timeout} {
 		if !(p >= 0 && p <= 1) {
 			return fmt.Errorf("fault probabilities must be in [0, 1], got drop=%v lose=%v timeout=%v", f.DropRequest, f.LoseResponse, f.Timeout)
@@ -127,6 +133,9 @@ func WithAttempt(ctx context.Context, id string, n int) context.Context {
 // Decide returns the fault for attempt n of request id: a pure function of
 // the seed, id and n (or the Plan's choice).
 func (f *Faults) Decide(id string, n int) Fault {
+	if f == nil {
+		return NoFault
+	}
 	if f.Plan != nil {
 		if fault, ok := f.Plan(id, n); ok {
 			return fault
@@ -156,6 +165,9 @@ func mix(z uint64) uint64 {
 
 // RoundTrip sends req, or not, according to the fault drawn for it.
 func (f *Faults) RoundTrip(req *http.Request) (*http.Response, error) {
+	if f == nil {
+		return nil, errors.New("faults: nil *Faults")
+	}
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -212,6 +224,9 @@ func (f *Faults) RoundTrip(req *http.Request) (*http.Response, error) {
 // CloseIdleConnections closes the idle connections of the transport
 // underneath (so that a server shutting down does not wait for them).
 func (f *Faults) CloseIdleConnections() {
+	if f == nil {
+		return
+	}
 	next := f.Next
 	if next == nil {
 		next = http.DefaultTransport
@@ -223,15 +238,25 @@ func (f *Faults) CloseIdleConnections() {
 
 // Wait blocks until every request abandoned by a Timeout fault has been
 // answered, so that the server's counts are final.
-func (f *Faults) Wait() { f.inflight.Wait() }
+func (f *Faults) Wait() {
+	if f != nil {
+		f.inflight.Wait()
+	}
+}
 
 // FaultCounts counts the attempts per fault.
 type FaultCounts struct {
-	Clean, DroppedRequests, LostResponses, Timeouts int64
+	Clean           int64 // attempts sent untouched
+	DroppedRequests int64 // attempts lost before the server
+	LostResponses   int64 // attempts processed, whose response was lost
+	Timeouts        int64 // attempts the client gave up on while the server worked
 }
 
 // Counts returns how many attempts met each fault so far.
 func (f *Faults) Counts() FaultCounts {
+	if f == nil {
+		return FaultCounts{}
+	}
 	return FaultCounts{f.counts[NoFault].Load(), f.counts[DropRequest].Load(), f.counts[LoseResponse].Load(), f.counts[Timeout].Load()}
 }
 

@@ -92,10 +92,11 @@ type Options struct {
 	// Methods are the methods made idempotent (default POST and PATCH;
 	// GET, PUT and DELETE are idempotent by definition and pass through).
 	Methods []string
-	// Claim, Hash: the claim-or-replay step and the request fingerprint
-	// (default: the reference solutions; the notebook plugs in yours).
+	// Claim is the claim-or-replay step (default: the reference solution;
+	// the notebook plugs in yours).
 	Claim dedupe.ClaimFunc
-	Hash  dedupe.HashFunc
+	// Hash fingerprints requests (default: the reference solution).
+	Hash dedupe.HashFunc
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Context bounds the middleware's own database work (claims, storing
@@ -198,7 +199,12 @@ func New(opts Options) (*Middleware, error) {
 }
 
 // Options returns the middleware's options, defaults filled in.
-func (m *Middleware) Options() Options { return m.o }
+func (m *Middleware) Options() Options {
+	if m == nil {
+		return Options{}
+	}
+	return m.o
+}
 
 // MiddlewareStats counts what the middleware did.
 type MiddlewareStats struct {
@@ -213,12 +219,20 @@ type MiddlewareStats struct {
 
 // Stats returns the counts so far.
 func (m *Middleware) Stats() MiddlewareStats {
+	if m == nil {
+		return MiddlewareStats{}
+	}
 	s := &m.stats
 	return MiddlewareStats{s.claimed.Load(), s.replayed.Load(), s.conflicts.Load(), s.mismatches.Load(), s.released.Load(), s.leaseLost.Load(), s.rejected.Load()}
 }
 
 // Wrap returns next made idempotent.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
+	if m == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusInternalServerError, "the idempotency middleware is not configured (nil *Middleware; use idempotency.New)")
+		})
+	}
 	if next == nil {
 		next = http.NotFoundHandler()
 	}

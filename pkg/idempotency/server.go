@@ -19,10 +19,10 @@ import (
 // like envelope. ID is the producer's own id for the event; the API stores
 // it, which is how the experiments count duplicates.
 type Event struct {
-	ID     string          `json:"id"`
-	Source string          `json:"source"`
-	Type   string          `json:"type"`
-	Data   json.RawMessage `json:"data,omitempty"`
+	ID     string          `json:"id"`             // the producer's id for the event (required)
+	Source string          `json:"source"`         // who produced it, e.g. "sensor-7" (required)
+	Type   string          `json:"type"`           // what kind of event, e.g. "temperature" (required)
+	Data   json.RawMessage `json:"data,omitempty"` // the payload, any JSON value
 }
 
 // Validate reports the first problem with the event.
@@ -42,7 +42,7 @@ func (e Event) Validate() error {
 type Receipt struct {
 	// Seq is the event's position in the store: one per effect.
 	Seq int64  `json:"seq"`
-	ID  string `json:"id"`
+	ID  string `json:"id"` // the producer's id, echoed
 }
 
 // EventsAPI is the ingestion API's handler:
@@ -91,7 +91,13 @@ func NewEventsAPI(store *Store, work time.Duration, maxBody int64, now func() ti
 }
 
 // ServeHTTP routes the request.
-func (a *EventsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *EventsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a == nil {
+		writeError(w, http.StatusInternalServerError, "the events API is not configured (nil *EventsAPI; use NewEventsAPI)")
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
 
 func (a *EventsAPI) post(w http.ResponseWriter, r *http.Request) {
 	body, err := readJSONBody(w, r, a.maxBody)
@@ -287,12 +293,20 @@ func Start(cfg ServerConfig) (*Server, error) {
 
 // Middleware returns the server's idempotency middleware (nil for the
 // plain API).
-func (s *Server) Middleware() *Middleware { return s.mw }
+func (s *Server) Middleware() *Middleware {
+	if s == nil {
+		return nil
+	}
+	return s.mw
+}
 
 // Close shuts the server down gracefully: it stops accepting, lets
 // requests in progress finish (up to 5 s, then cuts them), then stops the
 // sweeper.
 func (s *Server) Close() error {
+	if s == nil {
+		return nil
+	}
 	var err error
 	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -314,6 +328,9 @@ func (s *Server) Close() error {
 // stored) and every connection is closed. Claims in flight stay in the
 // dedupe table until their lease runs out.
 func (s *Server) Crash() {
+	if s == nil {
+		return
+	}
 	s.once.Do(func() {
 		s.cancel()
 		_ = s.http.Close()

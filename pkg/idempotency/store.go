@@ -217,14 +217,30 @@ func (s *Store) Close() error {
 // GroupCommits returns how many group commits SQLite ran and how many
 // transactions they held (both 0 on PostgreSQL).
 func (s *Store) GroupCommits() (commits, transactions int64) {
+	if s == nil {
+		return 0, 0
+	}
 	return s.batches.Load(), s.members.Load()
 }
 
+// errNoStore is returned by the methods of a nil *Store.
+var errNoStore = errors.New("no store (nil *Store)")
+
 // DB is the store's connection pool.
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB {
+	if s == nil {
+		return nil
+	}
+	return s.db
+}
 
 // Engine is the store's engine.
-func (s *Store) Engine() Engine { return s.engine }
+func (s *Store) Engine() Engine {
+	if s == nil {
+		return ""
+	}
+	return s.engine
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	// On SQLite the dedupe table is clustered on its key (WITHOUT ROWID):
@@ -271,6 +287,9 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) error {
 // to the pool; on SQLite, each write runs as its own short transaction in
 // the store's group commit (see [Store.Begin]).
 func (s *Store) Querier() dedupe.Querier {
+	if s == nil {
+		return nil
+	}
 	if s.engine == SQLite {
 		return sqliteQuerier{s}
 	}
@@ -367,6 +386,9 @@ const maxBatch = 64
 
 // Begin starts a write transaction.
 func (s *Store) Begin(ctx context.Context) (*Tx, error) {
+	if s == nil {
+		return nil, errNoStore
+	}
 	if s.engine != SQLite {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -418,6 +440,9 @@ var errTxEnded = errors.New("the transaction has ended")
 
 // ExecContext runs a statement in the transaction.
 func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t == nil {
+		return nil, errors.New("exec: no transaction")
+	}
 	if t.ended {
 		return nil, errTxEnded
 	}
@@ -480,6 +505,9 @@ func (t *Tx) memberCheck(ctx context.Context) error {
 // Commit commits the transaction. On SQLite it returns once the batch
 // holding it has committed (or failed).
 func (t *Tx) Commit() error {
+	if t == nil {
+		return errors.New("commit: no transaction")
+	}
 	if t.ended {
 		return errTxEnded
 	}
@@ -503,7 +531,7 @@ func (t *Tx) Commit() error {
 // and returns the batch's error: reads made in the transaction rest on the
 // other members' writes, valid only if they committed.
 func (t *Tx) Rollback() error {
-	if t.ended {
+	if t == nil || t.ended {
 		return nil
 	}
 	t.ended = true
@@ -560,6 +588,9 @@ func (s *Store) leave(b *batch) {
 // back. Committing tx then makes the side effects done in tx and the stored
 // response visible together, or neither.
 func (s *Store) Complete(ctx context.Context, tx *Tx, key, lease string, resp dedupe.Response) error {
+	if s == nil {
+		return errNoStore
+	}
 	if tx == nil {
 		return errors.New("complete: no transaction")
 	}
@@ -594,6 +625,9 @@ func (s *Store) Complete(ctx context.Context, tx *Tx, key, lease string, resp de
 // that a retry can process the request afresh (its processing failed before
 // producing a result). Releasing a lost lease does nothing.
 func (s *Store) Release(ctx context.Context, key, lease string) error {
+	if s == nil {
+		return errNoStore
+	}
 	if key == "" || lease == "" {
 		return errors.New("release: empty key or lease")
 	}
@@ -608,13 +642,13 @@ func (s *Store) Release(ctx context.Context, key, lease string) error {
 // Entry is one row of the dedupe table, as read back for tests and
 // notebooks.
 type Entry struct {
-	Key         string
-	Hash        string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-	Lease       string    // empty once completed
-	LockedUntil time.Time // zero once completed
-	Response    *dedupe.Response
+	Key         string           // idempotency_key
+	Hash        string           // request_hash
+	CreatedAt   time.Time        // created_at
+	ExpiresAt   time.Time        // expires_at
+	Lease       string           // lease; empty once completed
+	LockedUntil time.Time        // locked_until; zero once completed
+	Response    *dedupe.Response // the stored response; nil while in flight
 }
 
 // InFlight reports whether the entry has no stored response yet.
@@ -622,6 +656,9 @@ func (e Entry) InFlight() bool { return e.Response == nil }
 
 // Lookup reads key's row.
 func (s *Store) Lookup(ctx context.Context, key string) (Entry, bool, error) {
+	if s == nil {
+		return Entry{}, false, errNoStore
+	}
 	var (
 		e                Entry
 		created, expires int64
@@ -658,6 +695,9 @@ type TableStats struct {
 
 // Stats counts the dedupe table's rows and the bytes they hold.
 func (s *Store) Stats(ctx context.Context) (TableStats, error) {
+	if s == nil {
+		return TableStats{}, errNoStore
+	}
 	var st TableStats
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
 		COALESCE(SUM(CASE WHEN status_code IS NULL THEN 1 ELSE 0 END), 0),
@@ -681,6 +721,9 @@ func (c EventCounts) Duplicates() int64 { return c.Effects - c.Distinct }
 
 // CountEvents counts the events stored.
 func (s *Store) CountEvents(ctx context.Context) (EventCounts, error) {
+	if s == nil {
+		return EventCounts{}, errNoStore
+	}
 	var c EventCounts
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events`).Scan(&c.Effects, &c.Distinct)
 	if err != nil {
@@ -691,6 +734,9 @@ func (s *Store) CountEvents(ctx context.Context) (EventCounts, error) {
 
 // EffectsPerEvent returns how many rows each producer event id has.
 func (s *Store) EffectsPerEvent(ctx context.Context) (map[string]int, error) {
+	if s == nil {
+		return nil, errNoStore
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT event_id, COUNT(*) FROM events GROUP BY event_id`)
 	if err != nil {
 		return nil, fmt.Errorf("effects per event: %w", err)

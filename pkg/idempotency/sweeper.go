@@ -98,6 +98,9 @@ func StartSweeper(ctx context.Context, cfg SweeperConfig) (*Sweeper, error) {
 // SweepOnce deletes every key expired now, a batch at a time, and returns
 // how many it deleted.
 func (s *Sweeper) SweepOnce(ctx context.Context) (int64, error) {
+	if s == nil {
+		return 0, errors.New("sweep: no sweeper (nil *Sweeper; use NewSweeper)")
+	}
 	now := s.cfg.Now()
 	var total int64
 	var err error
@@ -134,13 +137,16 @@ func (s *Sweeper) sweep(ctx context.Context, now time.Time) (n int64, err error)
 
 // SweeperStats counts a sweeper's work.
 type SweeperStats struct {
-	Runs    int64
-	Deleted int64
-	LastErr error
+	Runs    int64 // sweeps run
+	Deleted int64 // rows deleted, all sweeps together
+	LastErr error // the last sweep's error, if any
 }
 
 // Stats returns the counts so far.
 func (s *Sweeper) Stats() SweeperStats {
+	if s == nil {
+		return SweeperStats{}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return SweeperStats{s.runs, s.deleted, s.lastErr}
@@ -148,7 +154,7 @@ func (s *Sweeper) Stats() SweeperStats {
 
 // Stop stops a started sweeper and waits for it.
 func (s *Sweeper) Stop() {
-	if s.stop == nil {
+	if s == nil || s.stop == nil {
 		return
 	}
 	s.stop()

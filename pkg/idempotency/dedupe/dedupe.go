@@ -119,9 +119,9 @@ func (r Request) Validate() error {
 
 // Response is a stored response, replayed to retries.
 type Response struct {
-	Status      int
-	ContentType string
-	Body        []byte
+	Status      int    // status_code
+	ContentType string // content_type
+	Body        []byte // response_body
 	// Reference is the result_reference column: where the result lives.
 	Reference string
 }
@@ -129,8 +129,8 @@ type Response struct {
 // Claim is what a claim found: the outcome, and the stored response when
 // the outcome is [Replayed].
 type Claim struct {
-	Outcome  Outcome
-	Response Response
+	Outcome  Outcome  // what the claim found
+	Response Response // the stored response, for Replayed
 }
 
 // Querier is what the steps run SQL on: *sql.DB, *sql.Tx and *sql.Conn all

@@ -24,8 +24,8 @@ import (
 // Env is where an experiment runs: a database engine, and for PostgreSQL
 // its URL. Each run gets its own throwaway store.
 type Env struct {
-	Engine idempotency.Engine
-	URL    string
+	Engine idempotency.Engine // SQLite or Postgres
+	URL    string             // the PostgreSQL URL (unused for SQLite)
 }
 
 // SQLite is the embedded engine, always available.
@@ -74,9 +74,9 @@ func (e Env) open(ctx context.Context) (*idempotency.Store, error) {
 // Steps are the pluggable steps: nil means the reference solution. The
 // notebook passes the learner's versions (through drill.X.Pick).
 type Steps struct {
-	Claim dedupe.ClaimFunc
-	Hash  dedupe.HashFunc
-	Sweep dedupe.SweepFunc
+	Claim dedupe.ClaimFunc // the claim-or-replay step
+	Hash  dedupe.HashFunc  // the request fingerprint
+	Sweep dedupe.SweepFunc // the TTL sweep
 }
 
 // service is a store and a server on it.

@@ -185,8 +185,8 @@ func CheckThenInsert(ctx context.Context, db dedupe.Querier, req dedupe.Request)
 // remote database would. It widens the window between a check and an
 // insert, so that races show up in a few tries instead of a few thousand.
 type SlowQuerier struct {
-	Q     dedupe.Querier
-	Delay time.Duration
+	Q     dedupe.Querier // the real connection
+	Delay time.Duration  // the pause after each statement
 }
 
 // ExecContext runs the statement, then waits.
