@@ -318,6 +318,7 @@ func (n *Network) Timer(owner NodeID, d time.Duration, fn func()) *Timer {
 	})
 	if nd.up {
 		nd.timers[t] = struct{}{}
+		t.onStop = func() { delete(nd.timers, t) }
 	} else {
 		t.Stop()
 	}

@@ -81,6 +81,7 @@ type Timer struct {
 	fn      func()
 	index   int // position in the heap, -1 once run or stopped
 	stopped bool
+	onStop  func() // bookkeeping of the owner, if any
 }
 
 // When returns the virtual time the timer fires at.
@@ -92,6 +93,9 @@ func (t *Timer) Stop() bool {
 		return false
 	}
 	t.stopped = true
+	if t.onStop != nil {
+		t.onStop()
+	}
 	return true
 }
 
@@ -120,6 +124,18 @@ func (s *Sim) After(d time.Duration, fn func()) *Timer {
 // Pending returns how many events are scheduled (stopped timers included
 // until they reach the head of the queue).
 func (s *Sim) Pending() int { return len(s.queue) }
+
+// Idle reports whether nothing is left to happen: no scheduled event that
+// has not been stopped. After RunUntil it tells "the model went quiet"
+// from "the horizon was reached with work still pending".
+func (s *Sim) Idle() bool {
+	for _, t := range s.queue {
+		if !t.stopped {
+			return false
+		}
+	}
+	return true
+}
 
 // Step runs the next event; it reports false when none is left.
 func (s *Sim) Step() bool {

@@ -43,6 +43,31 @@ func TestStoppedTimersNeverFire(t *testing.T) {
 	}
 }
 
+func TestIdleTellsAQuietModelFromAHorizon(t *testing.T) {
+	s := New(1)
+	tm := s.After(time.Hour, func() {})
+	_ = s.RunUntil(time.Minute)
+	if s.Idle() {
+		t.Error("Idle() = true with an event an hour away")
+	}
+	tm.Stop()
+	if !s.Idle() {
+		t.Error("Idle() = false when the only event was stopped")
+	}
+}
+
+func TestStoppingANodeTimerForgetsIt(t *testing.T) {
+	s := New(1)
+	n := NewNetwork(s, Link{})
+	must(t, n.AddNode("a", func(NodeID, any) {}))
+	for i := 0; i < 100; i++ {
+		n.Timer("a", time.Second, func() {}).Stop()
+	}
+	if got := len(n.nodes["a"].timers); got != 0 {
+		t.Errorf("%d stopped timers still tracked by the node", got)
+	}
+}
+
 func TestRunUntilAdvancesTheClockAndLeavesLaterEvents(t *testing.T) {
 	s := New(1)
 	n := 0
