@@ -45,6 +45,7 @@ func cmdList(args []string) int {
 		return fail("%v", err)
 	}
 	all, _ := resolve("")
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Notebook < all[j].Notebook })
 	topic := ""
 	for _, e := range all {
 		if e.Topic != topic {
