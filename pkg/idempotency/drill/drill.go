@@ -221,29 +221,36 @@ var Claim = exercise.Register(&exercise.Exercise[ClaimFunc]{
 		{Name: "an in-flight key whose lease ran out is taken over by exactly one of 8 concurrent retries", Hint: 2, Run: func(t exercise.T, f ClaimFunc) {
 			withStore(t, func(s *idempotency.Store) {
 				ctx := context.Background()
-				_, err := f(ctx, s.Querier(), req("k1", "h1", "crashed", t0))
-				require.NoErrorf(t, err, "%s", show(req("k1", "h1", "crashed", t0)))
-				q := experiment.SlowQuerier{Q: s.Querier(), Delay: raceDelay}
-				later := t0.Add(11 * time.Second)
-				outcomes := make([]dedupe.Outcome, 8)
-				errs := make([]error, 8)
-				parallel(8, func(i int) {
-					c, err := f(ctx, q, req("k1", "h1", fmt.Sprint("retry-", i), later))
-					outcomes[i], errs[i] = c.Outcome, err
-				})
-				winner := ""
-				for i, o := range outcomes {
-					require.NoErrorf(t, errs[i], "8 concurrent claims at t0+11s of a key whose lease ended at t0+10s: one returned an error")
-					if o == dedupe.Claimed {
-						require.Emptyf(t, winner, "8 concurrent claims at t0+11s of a key whose lease ended at t0+10s: two took it over (%s and retry-%d)", winner, i)
-						winner = fmt.Sprint("retry-", i)
-					}
+				const keys = 6
+				for k := range keys {
+					key := fmt.Sprint("crashed-", k)
+					_, err := f(ctx, s.Querier(), req(key, "h1", "crashed", t0))
+					require.NoErrorf(t, err, "%s", show(req(key, "h1", "crashed", t0)))
 				}
-				require.NotEmptyf(t, winner, "8 concurrent claims at t0+11s of a key whose holder's lease ended at t0+10s: none took it over (outcomes %v)", outcomes)
-				e, _, err := s.Lookup(ctx, "k1")
-				require.NoErrorf(t, err, "reading the row back")
-				require.Equalf(t, winner, e.Lease, "the lease after the takeover (want the winner's)")
-				require.Equalf(t, later.Add(10*time.Second).UnixMicro(), e.LockedUntil.UnixMicro(), "locked_until after the takeover (µs; want now + LeaseFor)")
+				q := experiment.SlowQuerier{Q: s.Querier(), Delay: 2 * raceDelay}
+				later := t0.Add(11 * time.Second)
+				for k := range keys {
+					key := fmt.Sprint("crashed-", k)
+					outcomes := make([]dedupe.Outcome, 8)
+					errs := make([]error, 8)
+					parallel(8, func(i int) {
+						c, err := f(ctx, q, req(key, "h1", fmt.Sprint("retry-", i), later))
+						outcomes[i], errs[i] = c.Outcome, err
+					})
+					winner := ""
+					for i, o := range outcomes {
+						require.NoErrorf(t, errs[i], "8 concurrent claims at t0+11s of key %q, whose lease ended at t0+10s: one returned an error", key)
+						if o == dedupe.Claimed {
+							require.Emptyf(t, winner, "8 concurrent claims at t0+11s of key %q, whose lease ended at t0+10s: two took it over (%s and retry-%d)", key, winner, i)
+							winner = fmt.Sprint("retry-", i)
+						}
+					}
+					require.NotEmptyf(t, winner, "8 concurrent claims at t0+11s of key %q, whose holder's lease ended at t0+10s: none took it over (outcomes %v)", key, outcomes)
+					e, _, err := s.Lookup(ctx, key)
+					require.NoErrorf(t, err, "reading the row back")
+					require.Equalf(t, winner, e.Lease, "the lease of key %q after the takeover (want the winner's)", key)
+					require.Equalf(t, later.Add(10*time.Second).UnixMicro(), e.LockedUntil.UnixMicro(), "locked_until of key %q after the takeover (µs; want now + LeaseFor)", key)
+				}
 			})
 		}},
 		{Name: "later claims never change a completed entry", Hint: 2, Run: func(t exercise.T, f ClaimFunc) {

@@ -192,17 +192,27 @@ func TestClaimChecksCatchKnownBadClaims(t *testing.T) {
 	})
 }
 
-func TestTheRaceCheckCatchesCheckThenInsertEveryTime(t *testing.T) {
+func TestTheRaceChecksCatchTheirKnownBadClaimsEveryTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	for i := range 10 {
-		rep := Claim.Run(experiment.CheckThenInsert)
-		for _, r := range rep.Results {
-			if r.Check == "of 8 concurrent claims of a new key, exactly one wins and the others see it in flight" && r.Outcome == "passed" {
-				t.Fatalf("run %d: check-then-insert passed the race check", i)
+	for _, tt := range []struct {
+		name  string
+		bad   ClaimFunc
+		check string
+	}{
+		{"check-then-insert", experiment.CheckThenInsert, "of 8 concurrent claims of a new key, exactly one wins and the others see it in flight"},
+		{"an unconditional takeover", claimVariant{unconditionalTakeover: true}.claim, "an in-flight key whose lease ran out is taken over by exactly one of 8 concurrent retries"},
+	} {
+		t.Run("catches "+tt.name, func(t *testing.T) {
+			for i := range 15 {
+				for _, r := range Claim.Run(tt.bad).Results {
+					if r.Check == tt.check && r.Outcome == "passed" {
+						t.Fatalf("run %d: %s passed %q", i, tt.name, tt.check)
+					}
+				}
 			}
-		}
+		})
 	}
 }
 
