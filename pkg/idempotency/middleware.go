@@ -290,7 +290,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		Key: key, Hash: hash, Lease: m.instance + "-" + strconv.FormatUint(m.leases.Add(1), 10),
 		TTL: m.o.TTL, LeaseFor: m.o.Lease,
 	}
-	deadline := m.o.Now().Add(m.o.WaitFor)
+	// The wait is bounded in real time (an injected clock may stand still).
+	deadline := time.Now().Add(m.o.WaitFor)
 	pause := time.Millisecond
 	for {
 		req.Now = m.o.Now()
@@ -305,7 +306,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			writeError(w, http.StatusServiceUnavailable, "could not check the idempotency key; retry with the same key")
 			return
 		}
-		if claim.Outcome == dedupe.InFlight && m.o.InFlight == Wait && m.o.Now().Before(deadline) && ctx.Err() == nil {
+		if claim.Outcome == dedupe.InFlight && m.o.InFlight == Wait && time.Now().Before(deadline) && ctx.Err() == nil {
 			select {
 			case <-time.After(pause):
 			case <-r.Context().Done():
