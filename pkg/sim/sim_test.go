@@ -116,6 +116,28 @@ func TestRandomStreamsAreSeededAndIndependent(t *testing.T) {
 	}
 }
 
+func TestSimilarlyNamedStreamsAreNotCorrelated(t *testing.T) {
+	// Streams named client-0..client-9 must draw independent first coins:
+	// neighbouring names agree about half the time, over many seeds.
+	agree, total := 0, 0
+	for seed := uint64(1); seed <= 300; seed++ {
+		prev := -1
+		for i := 0; i < 10; i++ {
+			c := NewRand(seed, fmt.Sprintf("client-%d", i)).IntN(2)
+			if prev >= 0 {
+				total++
+				if c == prev {
+					agree++
+				}
+			}
+			prev = c
+		}
+	}
+	if frac := float64(agree) / float64(total); frac < 0.45 || frac > 0.55 {
+		t.Errorf("neighbouring streams agreed on %.3f of first coins; want about 0.5", frac)
+	}
+}
+
 // echo builds a two-node network where b answers every message from a.
 func echo(t *testing.T, seed uint64, l Link) (*Sim, *Network, *[]string) {
 	t.Helper()
