@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench: runs the benchmarks that carry a budget (pkg/budget) and prints each
-# figure beside its budget; a figure beyond its budget fails the run.
+# figure beside its budget; a figure beyond its budget fails the run. One
+# package at a time (-p 1), so that two benchmarks never share the cores.
 #
 #   test/bench.sh                 every budgeted benchmark, once each (make test)
 #   DSGYM_BENCHTIME=3s test/bench.sh ./pkg/shard   longer runs, one package (make bench)
@@ -17,7 +18,7 @@ if [ "${#pkgs[@]}" = 0 ]; then
   echo "no budgeted benchmarks yet" >&2
   exit 0
 fi
-out=$(go test -run '^$' -bench . -benchtime="${DSGYM_BENCHTIME:-1x}" -count=1 -timeout 20m "${pkgs[@]}" 2>&1)
+out=$(go test -p 1 -run '^$' -bench . -benchtime="${DSGYM_BENCHTIME:-1x}" -count=1 -timeout 20m "${pkgs[@]}" 2>&1)
 rc=$?
 printf '%s\n' "$out" | grep -E 'budget|^(ok|FAIL|---|panic)' >&2
 printf '%s\n' "$out" | grep -E 'budget' | sed 's/^ *[a-z_]*\.go:[0-9]*: //' | sort -u >"$DSGYM_BUILD/budgets.txt" 2>/dev/null || true
