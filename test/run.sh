@@ -87,7 +87,13 @@ start_pg() {
   warn "no PostgreSQL: its tests will report themselves as skipped (install postgresql, or set DSGYM_POSTGRES_URL)"
   return 0
 }
-stop_pg() { if [ -n "$pg_url_started" ]; then "$DSGYM_ROOT/test/pg.sh" stop "$pg_url_started"; pg_url_started=""; fi; }
+stop_pg() {
+  if [ -n "$pg_url_started" ]; then
+    "$DSGYM_ROOT/test/pg.sh" stop "$pg_url_started"
+    pg_url_started=""
+    unset DSGYM_POSTGRES_URL DSGYM_PG_DIR
+  fi
+}
 trap stop_pg EXIT
 
 go_tests() {
@@ -122,11 +128,13 @@ browser_test() {
   return "$rc"
 }
 
+# One throwaway PostgreSQL serves the Go tests, the benchmarks and the
+# notebooks (03 compares SQLite with it when DSGYM_POSTGRES_URL is set); it
+# stops when this script exits.
+start_pg || { summary+=("$(printf '%-10s FAILED' postgres)"); failed=$((failed + 1)); }
 run_step static   static_checks
 run_step sync     sync_check
-if want go; then start_pg || { summary+=("$(printf '%-10s FAILED' postgres)"); failed=$((failed + 1)); }; fi
 run_step go       go_tests
-stop_pg
 run_step setup2   env DSGYM_SETUP_TEST=1 go test -count=1 -run TestSetupTwice ./test/setup
 run_step verify   dsgym verify
 run_step bench    "$DSGYM_ROOT/test/bench.sh"

@@ -242,7 +242,7 @@ func TestStartHereRunsAndDrawsChartsInJupyterLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
 
-	url := l.url + "/lab/tree/notebooks/00-start-here.ipynb?token=" + l.token
+	url := l.url + "/lab/workspaces/live/tree/notebooks/00-start-here.ipynb?reset&token=" + l.token
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`.jp-Notebook .jp-Cell`))); err != nil {
 		t.Fatalf("opening the notebook in JupyterLab: %v", err)
 	}

@@ -101,11 +101,23 @@ func TestExecutedNotebooksDrawEveryChartInJupyterLab(t *testing.T) {
 			t.Fatalf("jupyter trust %s: %v\n%s", name, err, out)
 		}
 	}
-	ctx := newBrowser(t, chrome)
+	root := newBrowser(t, chrome)
+	if err := chromedp.Do(root, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
 	for p, want := range nbs {
 		name := filepath.Base(p)
 		t.Run(name, func(t *testing.T) {
-			url := l.url + "/lab/tree/notebooks/" + name + "?token=" + l.token
+			// One tab per notebook, closed afterwards: navigating one tab from
+			// notebook to notebook would meet JupyterLab's "leave this page?"
+			// prompt, which blocks forever in a headless browser.
+			tab, closeTab := chromedp.NewContext(root)
+			defer closeTab()
+			ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+			defer cancel()
+			// A workspace of its own, reset, so JupyterLab does not restore the
+			// notebooks other subtests opened.
+			url := l.url + "/lab/workspaces/" + strings.TrimSuffix(name, ".ipynb") + "/tree/notebooks/" + name + "?reset&token=" + l.token
 			if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`.jp-Notebook .jp-Cell`))); err != nil {
 				t.Fatalf("opening %s: %v", name, err)
 			}
@@ -114,9 +126,71 @@ func TestExecutedNotebooksDrawEveryChartInJupyterLab(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertDrawn(t, name, st, want)
+			mer, err := waitMermaid(ctx, mermaidOutputs(t, p), 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range mer {
+				if !m.SVG || m.Error != "" {
+					t.Errorf("%s: diagram %d did not render (svg %v, error %q)", name, i+1, m.SVG, m.Error)
+				}
+			}
 			shot(t, ctx, l.root, strings.TrimSuffix(name, ".ipynb")+"-executed.png")
-			t.Logf("%s: %d charts drawn", name, len(st))
+			t.Logf("%s: %d charts and %d diagrams drawn", name, len(st), len(mer))
 		})
+	}
+}
+
+// mermaidOutputs counts the Mermaid diagrams among a notebook's outputs.
+func mermaidOutputs(t *testing.T, path string) int {
+	t.Helper()
+	nb, err := notebook.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range nb.Cells {
+		for _, o := range c.Outputs {
+			n += strings.Count(string(o), `"text/vnd.mermaid"`)
+		}
+	}
+	return n
+}
+
+type mermaidState struct {
+	SVG   bool   `json:"svg"`
+	Error string `json:"error"`
+}
+
+// waitMermaid waits until want Mermaid outputs are on the page and each has
+// rendered (an SVG) or failed (an error text), and returns their states.
+func waitMermaid(ctx context.Context, want int, timeout time.Duration) ([]mermaidState, error) {
+	// JupyterLab draws text/vnd.mermaid outputs as .jp-RenderedMermaid
+	// holding an <img> of the SVG; a diagram that does not parse shows
+	// Mermaid's "Syntax error" picture or a warning instead.
+	const js = `[...document.querySelectorAll('.jp-RenderedMermaid')].map(o => {
+	  const img = o.querySelector('img');
+	  const src = img ? decodeURIComponent(img.getAttribute('src') || '') : '';
+	  const svg = src.startsWith('data:image/svg+xml') || !!o.querySelector('svg');
+	  const bad = o.classList.contains('jp-mod-warning') || /Syntax error|Parse error/i.test(src + ' ' + o.textContent);
+	  return {svg: svg && !bad, error: bad ? (o.textContent || 'syntax error').slice(0, 200) : ''};
+	})`
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := chromedp.Run(ctx, chromedp.Evaluate[[]mermaidState](js))
+		done := err == nil && len(st) >= want
+		for _, m := range st {
+			if !m.SVG && m.Error == "" {
+				done = false
+			}
+		}
+		if done || time.Now().After(deadline) {
+			if err == nil && len(st) < want {
+				return st, fmt.Errorf("%d Mermaid outputs on the page, want %d", len(st), want)
+			}
+			return st, err
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
 
