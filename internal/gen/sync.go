@@ -258,10 +258,11 @@ func syncNotebooks(opts Options, byID map[string]ExerciseInfo, topicFiles map[st
 		if len(nb.Cells) == 0 || nb.Cells[0].Role() != "bootstrap" {
 			return nil, fmt.Errorf("%s: the first cell must be the bootstrap cell (metadata dsgym.role = bootstrap)", rel)
 		}
-		if nb.Cells[0].Source != notebook.BootstrapSource || nb.Cells[0].Type != "code" {
+		if nb.Cells[0].Source != notebook.BootstrapSource || nb.Cells[0].Type != "code" || !sameJSON(nb.Cells[0].Metadata, notebook.BootstrapMetadata()) {
 			details = append(details, "the bootstrap cell differs from the canonical one")
 			nb.Cells[0].Type = "code"
 			nb.Cells[0].Source = notebook.BootstrapSource
+			nb.Cells[0].Metadata = notebook.BootstrapMetadata()
 		}
 		if nb.HasOutputs() {
 			details = append(details, "it has outputs")
@@ -358,4 +359,10 @@ func Fill(root, path string, form Form, byID map[string]ExerciseInfo) (*notebook
 		c.Source = src
 	}
 	return nb, nil
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }

@@ -31,7 +31,12 @@ import "github.com/dsgym/dsgym/pkg/nb"
 %%
 nb.Ready()`
 
-// BootstrapMetadata is the metadata of the bootstrap cell.
+// BootstrapMetadata is the metadata of the bootstrap cell: its source is
+// collapsed in JupyterLab (click the cell's left bar to read it), so a
+// notebook opens on the "dsgym ready" line rather than on shell script.
 func BootstrapMetadata() map[string]any {
-	return map[string]any{"dsgym": map[string]any{"role": "bootstrap"}}
+	return map[string]any{
+		"dsgym":   map[string]any{"role": "bootstrap"},
+		"jupyter": map[string]any{"source_hidden": true},
+	}
 }

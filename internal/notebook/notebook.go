@@ -158,7 +158,7 @@ func (nb *Notebook) Normalize() {
 	for i, c := range nb.Cells {
 		c.Outputs = nil
 		c.ExecutionCount = nil
-		for _, k := range []string{"execution", "collapsed", "scrolled", "jupyter", "editable_ephemeral"} {
+		for _, k := range []string{"execution", "collapsed", "scrolled", "editable_ephemeral"} {
 			delete(c.Metadata, k)
 		}
 		c.Source = strings.TrimRight(c.Source, "\n")

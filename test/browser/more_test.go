@@ -136,6 +136,15 @@ func TestExecutedNotebooksDrawEveryChartInJupyterLab(t *testing.T) {
 				}
 			}
 			shot(t, ctx, l.root, strings.TrimSuffix(name, ".ipynb")+"-executed.png")
+			for i := range st {
+				sel := chromedp.JSPath(fmt.Sprintf(`document.querySelectorAll('.dsgym-chart')[%d]`, i))
+				if err := chromedp.Do(ctx, chromedp.ScrollIntoView(sel)); err != nil {
+					continue
+				}
+				if png, err := chromedp.Run(ctx, chromedp.Screenshot(sel)); err == nil {
+					_ = os.WriteFile(filepath.Join(l.root, fmt.Sprintf("%s-chart-%02d.png", strings.TrimSuffix(name, ".ipynb"), i+1)), png, 0o644)
+				}
+			}
 			t.Logf("%s: %d charts and %d diagrams drawn", name, len(st), len(mer))
 		})
 	}
