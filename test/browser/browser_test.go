@@ -256,11 +256,17 @@ func TestStartHereRunsAndDrawsChartsInJupyterLab(t *testing.T) {
 		t.Fatalf("clicking Run > Run All Cells: %v", err)
 	}
 	start := time.Now()
+	// Every code cell shows an execution count, except the bootstrap, whose
+	// folded input shows no prompt; it must show "dsgym ready" instead.
 	done := `(() => {
 	  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
-	  return prompts.length > 0 && prompts.every(p => /^\[\d+\]:$/.test(p));
+	  const shown = prompts.filter(p => p !== '');
+	  const ready = /dsgym ready/.test((document.querySelector('.jp-CodeCell .jp-OutputArea') || {}).textContent || '');
+	  return ready && shown.length >= prompts.length - 1 && shown.every(p => /^\[\d+\]:$/.test(p));
 	})()`
 	if err := poll(ctx, done, 4*time.Minute); err != nil {
+		prompts, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll(".jp-CodeCell .jp-InputPrompt")].map(p => p.textContent.trim()))`))
+		t.Logf("prompts: %s", prompts)
 		shot(t, ctx, l.root, "00-start-here-timeout.png")
 		t.Fatalf("not every cell finished: %v", err)
 	}
