@@ -128,6 +128,26 @@ else
   note "No PostgreSQL server: its tests will be skipped (make test installs it with apt where it can; or set DSGYM_POSTGRES_URL)."
 fi
 
+# Java runs only the real engines (kernel-setup/engines/install.sh looks in the
+# same places: JAVA_HOME, PATH, /usr/lib/jvm); the lab never needs it.
+java_fix="real engines (make kafka / make spark / make test) need Java 17+: install Debian's openjdk-17-jre-headless (apt-get install openjdk-17-jre-headless)"
+java_ok="" java_old=""
+for c in "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java 2>/dev/null || true)" /usr/lib/jvm/java-*/bin/java; do
+  if [ -z "$c" ] || [ ! -x "$c" ]; then continue; fi
+  jv=$("$c" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -n1)
+  case "$jv" in 1.*) jv=${jv#1.} ;; esac
+  jv=${jv%%[!0-9]*}
+  if [ -n "$jv" ] && [ "$jv" -ge 17 ]; then java_ok="Java $jv ($c)"; break; fi
+  [ -n "$java_old" ] || java_old="Java ${jv:-of unknown version} at $c"
+done
+if [ -n "$java_ok" ]; then
+  good "$java_ok for the real engines"
+elif [ -n "$java_old" ]; then
+  note "$java_old is too old (the lab does not need it): $java_fix."
+else
+  note "No Java (the lab does not need it): $java_fix."
+fi
+
 if [ "$problems" = 0 ]; then
   printf 'All good%s.\n' "$([ "$notes" -gt 0 ] && printf ' (%d note(s) above)' "$notes")" >&2
   exit 0
