@@ -142,7 +142,6 @@ func (k *KafkaEngine) Close() {
 	}
 }
 
-
 func plural(n int, word string) string {
 	if n == 1 {
 		return word
