@@ -5,7 +5,9 @@
 #   DSGYM_ONLY_STEPS="go verify" test/run.sh   only the named steps
 #
 # Steps: setup (with test extras), static checks, generated files in sync,
-# Go tests (against SQLite and a throwaway PostgreSQL), setup run again (it
+# Go tests (against SQLite and a throwaway PostgreSQL), the real engines
+# (Kafka broker and 3-broker cluster, Spark Connect, PostgreSQL logical
+# replication; DSGYM_SKIP_ENGINES=1 or make test-fast skips them, never in CI), setup run again (it
 # must change nothing, and must repair a damaged install), exercise proofs,
 # benchmarks against their budgets, every notebook as shipped and with the
 # solutions filled in, notebooks in faulty situations (outside the repo, a
@@ -94,7 +96,62 @@ stop_pg() {
     unset DSGYM_POSTGRES_URL DSGYM_PG_DIR
   fi
 }
-trap stop_pg EXIT
+
+# The real engines for the tests run under .dsgym/test-run on ports of their
+# own, so that the learner's engines (make kafka ...) are never touched.
+engines_env() {
+  export DSGYM_RUN_DIR="$DSGYM_HOME/test-run" DSGYM_KAFKA_PORT=29092 DSGYM_SPARK_PORT=25002 \
+    DSGYM_SPARK_UI_PORT=24040 DSGYM_POSTGRES_PORT=25432
+}
+stop_engines() {
+  [ -x "$DSGYM_BIN/dsgym" ] || return 0
+  (engines_env && "$DSGYM_BIN/dsgym" engines stop >/dev/null 2>&1) || true
+}
+cleanup() { stop_engines; stop_pg; }
+trap cleanup EXIT
+
+# engines_tests installs the real engines, starts Kafka, Spark Connect and
+# PostgreSQL, and runs, with DSGYM_REQUIRE_ENGINES=1 (a missing engine fails,
+# never skips), every package whose tests use pkg/engines/enginetest; then it
+# swaps the broker for the three-broker cluster and runs the cluster tests.
+# Figures (install time, time to ready, memory) are printed beside budgets.
+# loopback_only fails when an engine's process (java, postgres) listens on
+# anything but the loopback interface.
+loopback_only() {
+  command -v ss >/dev/null 2>&1 || { info "no ss: loopback check skipped"; return 0; }
+  ss -ltnpH | awk '/"(java|postgres)"/ && $4 !~ /^(127\.0\.0\.1|\[::1\]|\[::ffff:127\.0\.0\.1\]):/ {
+    bad = 1; print "an engine listens beyond loopback: " $4 " " $6 } END { exit bad }' >&2
+}
+
+engines_tests() {
+  if [ -n "${DSGYM_SKIP_ENGINES:-}" ]; then
+    if [ "${CI:-}" = true ]; then echo "CI=true: the real-engine tests cannot be skipped" >&2; return 1; fi
+    info "DSGYM_SKIP_ENGINES is set (make test-fast): the real-engine tests are skipped"
+    return 3
+  fi
+  (
+    set -e
+    engines_env
+    "$DSGYM_ROOT/kernel-setup/engines/install.sh" all
+    go build -o "$DSGYM_BIN/dsgym" ./cmd/dsgym
+    local pkgs exports
+    pkgs=$(go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... |
+      awk '/pkg\/engines\/enginetest/ { print $1 }' | grep -v '/enginetest$')
+    exports=$("$DSGYM_BIN/dsgym" engines start kafka spark postgres)
+    eval "$exports"
+    export DSGYM_REQUIRE_ENGINES=1
+    # shellcheck disable=SC2086
+    go test -count=1 -timeout 20m -skip Cluster $pkgs
+    "$DSGYM_BIN/dsgym" engines stop kafka
+    exports=$("$DSGYM_BIN/dsgym" engines start kafka-cluster)
+    eval "$exports"
+    export DSGYM_KAFKA_CLUSTER="$DSGYM_KAFKA_BROKERS"
+    go test -count=1 -timeout 10m -run 'Cluster' -v ./pkg/engines/ 2>&1 | grep -v '^=== '
+    "$DSGYM_BIN/dsgym" engines status
+    loopback_only
+    "$DSGYM_BIN/dsgym" engines stop
+  )
+}
 
 go_tests() {
   local pkgs
@@ -135,6 +192,7 @@ start_pg || { summary+=("$(printf '%-10s FAILED' postgres)"); failed=$((failed +
 run_step static   static_checks
 run_step sync     sync_check
 run_step go       go_tests
+run_step engines  engines_tests
 run_step setup2   env DSGYM_SETUP_TEST=1 go test -count=1 -run TestSetupTwice ./test/setup
 run_step verify   dsgym verify
 run_step bench    "$DSGYM_ROOT/test/bench.sh"
