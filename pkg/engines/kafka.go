@@ -76,11 +76,13 @@ func realKafka(ctx context.Context, seeds []string) (*KafkaEngine, error) {
 		}
 		return &NotReachableError{Engine: "Kafka", Addr: addr, Var: KafkaBrokersEnv, Target: target, Err: err}
 	}
+	// One deadline for the dial and the first request: a port that accepts
+	// but never answers (a paused broker) also fails within ReachTimeout.
+	ctx, cancel := context.WithTimeout(ctx, ReachTimeout)
+	defer cancel()
 	if addr, err := dialAll(ctx, seeds); err != nil {
 		return nil, unreachable(addr, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, ReachTimeout)
-	defer cancel()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
 		return nil, err
