@@ -12,7 +12,4 @@ import (
 	_ "github.com/hashicorp/go-hclog"
 	_ "github.com/hashicorp/raft"
 	_ "github.com/jackc/pglogrepl"
-	_ "github.com/twmb/franz-go/pkg/kadm"
-	_ "github.com/twmb/franz-go/pkg/kfake"
-	_ "github.com/twmb/franz-go/pkg/kgo"
 )
