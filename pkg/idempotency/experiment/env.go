@@ -14,9 +14,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
+	"github.com/dsgym/dsgym/pkg/engines"
 	"github.com/dsgym/dsgym/pkg/idempotency"
 	"github.com/dsgym/dsgym/pkg/idempotency/dedupe"
 )
@@ -26,24 +26,29 @@ import (
 type Env struct {
 	Engine idempotency.Engine // SQLite or Postgres
 	URL    string             // the PostgreSQL URL (unused for SQLite)
+	Name   string             // with version and address, e.g. "PostgreSQL 15.18 at 127.0.0.1:15432"
 }
 
 // SQLite is the embedded engine, always available.
 func SQLite() Env { return Env{Engine: idempotency.SQLite} }
 
 // ErrNoPostgres says PostgreSQL is not configured.
-var ErrNoPostgres = errors.New("PostgreSQL is not configured: set " + idempotency.PostgresURLEnv +
-	" to a postgres:// URL (in a cell: %env " + idempotency.PostgresURLEnv + "=postgres://user@127.0.0.1:5432/db?sslmode=disable, then run the cell again; " +
-	`or start a throwaway server from the repository with eval "$(test/pg.sh start)" before make lab)`)
+var ErrNoPostgres = errors.New("PostgreSQL is not configured: start your own with make postgres and set the " +
+	idempotency.PostgresURLEnv + " it prints (before make lab, or in a cell: %env " + idempotency.PostgresURLEnv +
+	"=postgres://dsgym@127.0.0.1:15432/postgres?sslmode=disable, then run the cell again)")
 
-// Postgres is the PostgreSQL server named by DSGYM_POSTGRES_URL, or
-// ErrNoPostgres.
+// Postgres is the PostgreSQL server named by DSGYM_POSTGRES_URL (chosen by
+// package engines, which checks that it answers within 5 s), or
+// ErrNoPostgres when the variable is unset.
 func Postgres() (Env, error) {
-	url := os.Getenv(idempotency.PostgresURLEnv)
-	if url == "" {
+	db, err := engines.Postgres(context.Background())
+	if err != nil {
+		return Env{}, err
+	}
+	if !db.Real {
 		return Env{}, ErrNoPostgres
 	}
-	return Env{Engine: idempotency.Postgres, URL: url}, nil
+	return Env{Engine: idempotency.Postgres, URL: db.URL, Name: db.Name}, nil
 }
 
 // Envs returns SQLite, and PostgreSQL when configured.

@@ -135,6 +135,6 @@ func TestPostgresEnvSaysHowToEnableIt(t *testing.T) {
 	t.Setenv(idempotency.PostgresURLEnv, "")
 	_, err := experiment.Postgres()
 	require.ErrorIs(t, err, experiment.ErrNoPostgres)
-	assert.Contains(t, err.Error(), "test/pg.sh")
+	assert.Contains(t, err.Error(), "make postgres")
 	assert.Len(t, experiment.Envs(), 1)
 }
