@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/dsgym/dsgym/pkg/engines/local"
 )
 
 // KafkaEngine is the Kafka a chapter talks to: kfake in this process, or a
@@ -149,4 +151,26 @@ func plural(n int, word string) string {
 		return word
 	}
 	return word + "s"
+}
+
+// Local returns the brokers behind a real engine when this checkout started
+// them (make kafka or make kafka-cluster), for the fault experiments: kill
+// -9 and restart a broker, kill a partition's leader, pause and resume. It
+// returns false for kfake (use Fake's hooks) and for a cluster started
+// elsewhere, which dsgym will not kill.
+func (k *KafkaEngine) Local() (*local.Kafka, bool) {
+	if !k.Real {
+		return nil, false
+	}
+	cfg, err := local.FromEnv()
+	if err != nil {
+		return nil, false
+	}
+	for _, nodes := range []int{1, 3} {
+		lk := local.NewKafka(cfg, nodes)
+		if lk.Brokers() == strings.Join(k.Brokers, ",") && len(lk.Running()) > 0 {
+			return lk, true
+		}
+	}
+	return nil, false
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dsgym/dsgym/pkg/engines/enginetest"
-	"github.com/dsgym/dsgym/pkg/engines/local"
 )
 
 // A broker killed with SIGKILL loses nothing it acknowledged with acks=all
@@ -19,16 +18,14 @@ import (
 // cache survives a process crash), and recovery on restart keeps it.
 func TestBrokerKilledWithSIGKILLComesBackWithItsLog(t *testing.T) {
 	brokers := enginetest.Need(t, KafkaBrokersEnv)
-	cfg, err := local.FromEnv()
-	require.NoError(t, err)
-	broker := local.NewKafka(cfg, 1)
-	if broker.Brokers() != brokers || len(broker.Running()) != 1 {
-		t.Skipf("%s=%s is not the broker this checkout started (make kafka): it will not be killed", KafkaBrokersEnv, brokers)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	k, err := Kafka(ctx)
 	require.NoError(t, err)
+	broker, ok := k.Local()
+	if !ok || broker.Nodes != 1 {
+		t.Skipf("%s=%s is not the single broker this checkout started (make kafka): it will not be killed", KafkaBrokersEnv, brokers)
+	}
 	topic := topicName(t)
 	require.NoError(t, k.CreateTopic(ctx, topic, 2, 1))
 	cl, err := k.Client(kgo.DefaultProduceTopic(topic))
