@@ -9,7 +9,6 @@
 package deps
 
 import (
-	_ "github.com/Shopify/toxiproxy/v2"
 	_ "github.com/hashicorp/go-hclog"
 	_ "github.com/hashicorp/raft"
 	_ "github.com/jackc/pglogrepl"
