@@ -4,12 +4,10 @@
 // so that their versions are the ones recorded in notes/engines.md and set-up
 // downloads them with the rest (notebooks then build offline): franz-go and
 // kfake (Kafka exactly-once, ordering, outbox), hashicorp/raft (the
-// multi-region event store), pglogrepl (CDC). The build tag keeps it out of
 // every build. Drop a line once real code imports its module.
 package deps
 
 import (
 	_ "github.com/hashicorp/go-hclog"
 	_ "github.com/hashicorp/raft"
-	_ "github.com/jackc/pglogrepl"
 )
