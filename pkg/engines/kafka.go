@@ -30,6 +30,7 @@ type kafkaOptions struct {
 	fakeBrokers int
 	fakeOpts    []kfake.Opt
 	forceFake   bool
+	seeds       []string
 }
 
 // KafkaOption configures Kafka.
@@ -48,6 +49,11 @@ func FakeOptions(opts ...kfake.Opt) KafkaOption {
 // of a side-by-side comparison that runs in process.
 func Embedded() KafkaOption { return func(o *kafkaOptions) { o.forceFake = true } }
 
+// Brokers connects to the real Kafka at these seed brokers instead of the
+// one DSGYM_KAFKA_BROKERS names (for example a test's private broker from
+// enginetest.PrivateKafka).
+func Brokers(seeds ...string) KafkaOption { return func(o *kafkaOptions) { o.seeds = seeds } }
+
 // Kafka returns the real Kafka named by DSGYM_KAFKA_BROKERS, checked to
 // answer within ReachTimeout, or else a fresh kfake cluster. Close it when
 // done.
@@ -55,6 +61,9 @@ func Kafka(ctx context.Context, opts ...KafkaOption) (*KafkaEngine, error) {
 	o := kafkaOptions{fakeBrokers: 1}
 	for _, f := range opts {
 		f(&o)
+	}
+	if len(o.seeds) > 0 && !o.forceFake {
+		return realKafka(ctx, o.seeds)
 	}
 	if seeds := splitList(os.Getenv(KafkaBrokersEnv)); len(seeds) > 0 && !o.forceFake {
 		return realKafka(ctx, seeds)

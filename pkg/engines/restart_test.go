@@ -3,6 +3,7 @@ package engines
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,15 +18,11 @@ import (
 // on one node: Kafka acknowledges once the record is in its log (the page
 // cache survives a process crash), and recovery on restart keeps it.
 func TestBrokerKilledWithSIGKILLComesBackWithItsLog(t *testing.T) {
-	brokers := enginetest.Need(t, KafkaBrokersEnv)
+	broker := enginetest.PrivateKafka(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	k, err := Kafka(ctx)
+	k, err := Kafka(ctx, Brokers(strings.Split(broker.Brokers(), ",")...))
 	require.NoError(t, err)
-	broker, ok := k.Local()
-	if !ok || broker.Nodes != 1 {
-		t.Skipf("%s=%s is not the single broker this checkout started (make kafka): it will not be killed", KafkaBrokersEnv, brokers)
-	}
 	topic := topicName(t)
 	require.NoError(t, k.CreateTopic(ctx, topic, 2, 1))
 	cl, err := k.Client(kgo.DefaultProduceTopic(topic))
