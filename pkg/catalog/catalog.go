@@ -6,6 +6,7 @@ package catalog
 import (
 	"github.com/dsgym/dsgym/pkg/exercise"
 
+	_ "github.com/dsgym/dsgym/pkg/eos/drill"         // 06-kafka-exactly-once
 	_ "github.com/dsgym/dsgym/pkg/idempotency/drill" // 03-idempotency
 	_ "github.com/dsgym/dsgym/pkg/quorum/drill"      // 01-cap-pacelc
 	_ "github.com/dsgym/dsgym/pkg/session/drill"     // 02-read-your-writes

@@ -16,14 +16,10 @@ func TestCrashMatrixVerdicts(t *testing.T) {
 	k := embedded(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	seeds := make([]uint64, 10)
-	for i := range seeds {
-		seeds[i] = uint64(i + 1)
-	}
 	began := time.Now()
-	cells, err := Matrix(ctx, k, Modes, Points, seeds, Schedule{}, nil)
+	cells, err := Matrix(ctx, k, MatrixConfig{})
 	require.NoError(t, err)
-	t.Logf("%d schedules in %v", len(cells)*len(seeds), time.Since(began).Round(time.Millisecond))
+	t.Logf("%d schedules in %v", len(cells)*10, time.Since(began).Round(time.Millisecond))
 	for _, c := range cells {
 		lost, dup := c.PerThousand()
 		t.Logf("%-20v %-14v lost %5.1f/1000 dup %5.1f/1000 aborted reads rc %d ru %d, clean %d/%d", c.Mode, c.Point, lost, dup, c.AbortedReads, c.AbortedUncommitted, c.Clean, c.Runs)

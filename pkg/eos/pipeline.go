@@ -35,6 +35,8 @@ type Pipeline struct {
 	DB *sql.DB
 	// Stats, when not nil, counts what the instances did.
 	Stats *Stats
+	// Rules replaces the reference transactional step and sink.
+	Rules Rules
 }
 
 // Stats are the operational signals of a run, summed over its instances.

@@ -20,6 +20,8 @@ type Schedule struct {
 	// Records, Keys, Partitions and Batch shape the input (defaults 1,000
 	// records over 20 keys on 3 partitions, 100 per batch).
 	Records, Keys, Partitions, Batch int
+	// Rules replaces the reference step, sink or checker (exercises).
+	Rules Rules
 }
 
 func (s *Schedule) defaults() {
@@ -46,8 +48,10 @@ type Verdict struct {
 	Crashed     bool  // it did (false: the point was never reached)
 	Committed   Report
 	Uncommitted Report
-	Stats       Stats
-	Elapsed     time.Duration
+	// The histories the reports were made from (the sink: both the same).
+	CommittedHistory, UncommittedHistory History
+	Stats                                Stats
+	Elapsed                              time.Duration
 }
 
 // runs numbers the topics of successive schedules; process makes them
@@ -67,7 +71,7 @@ func RunSchedule(ctx context.Context, k *engines.KafkaEngine, s Schedule) (Verdi
 	v := Verdict{Schedule: s}
 	r := rand.New(rand.NewPCG(s.Seed, uint64(s.Mode)<<8|uint64(s.Point)))
 	name := fmt.Sprintf("eos-%s-%d-m%d-p%d-s%d", process, runs.Add(1), s.Mode, s.Point, s.Seed)
-	p := &Pipeline{Kafka: k, Mode: s.Mode, Input: name + "-in", Output: name + "-out", Group: name, Batch: s.Batch, Stats: &v.Stats}
+	p := &Pipeline{Kafka: k, Mode: s.Mode, Input: name + "-in", Output: name + "-out", Group: name, Batch: s.Batch, Stats: &v.Stats, Rules: s.Rules}
 	for _, t := range []string{p.Input, p.Output} {
 		if err := k.CreateTopic(ctx, t, int32(s.Partitions), -1); err != nil {
 			return v, err
@@ -109,18 +113,22 @@ func RunSchedule(ctx context.Context, k *engines.KafkaEngine, s Schedule) (Verdi
 		if err != nil {
 			return v, err
 		}
-		v.Committed = Check(History{Inputs: inputs, Aborted: aborted, Reads: reads})
+		v.CommittedHistory = History{Inputs: inputs, Aborted: aborted, Reads: reads}
+		v.UncommittedHistory = v.CommittedHistory
+		v.Committed = s.Rules.check()(v.CommittedHistory)
 		v.Uncommitted = v.Committed
 	} else {
 		for _, c := range []struct {
 			level kgo.IsolationLevel
 			into  *Report
-		}{{kgo.ReadCommitted(), &v.Committed}, {kgo.ReadUncommitted(), &v.Uncommitted}} {
+			h     *History
+		}{{kgo.ReadCommitted(), &v.Committed, &v.CommittedHistory}, {kgo.ReadUncommitted(), &v.Uncommitted, &v.UncommittedHistory}} {
 			reads, err := ReadOutput(ctx, k, p.Output, s.Partitions, c.level)
 			if err != nil {
 				return v, err
 			}
-			*c.into = Check(History{Inputs: inputs, Aborted: aborted, Reads: reads})
+			*c.h = History{Inputs: inputs, Aborted: aborted, Reads: reads}
+			*c.into = s.Rules.check()(*c.h)
 		}
 	}
 	v.Elapsed = time.Since(began)

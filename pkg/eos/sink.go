@@ -6,59 +6,25 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dsgym/dsgym/pkg/eos/step"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 	_ "modernc.org/sqlite" // driver "sqlite"
 )
 
-// sinkSchema is the idempotent sink: the output rows under their natural
-// unique key (key, seq), so that writing a row twice is a no-op, and the
-// next input offset per partition, written in the same transaction.
-const sinkSchema = `
-CREATE TABLE IF NOT EXISTS output (
-  key   TEXT    NOT NULL,
-  seq   INTEGER NOT NULL,
-  value TEXT    NOT NULL,
-  PRIMARY KEY (key, seq)
-);
-CREATE TABLE IF NOT EXISTS offsets (
-  topic     TEXT    NOT NULL,
-  partition INTEGER NOT NULL,
-  next      INTEGER NOT NULL,
-  PRIMARY KEY (topic, partition)
-);`
-
 // OpenSink opens an in-memory SQLite database named name (one per run)
-// with the sink's tables. Close it when the run is done.
+// with the sink's tables (step.Schema). Close it when the run is done.
 func OpenSink(name string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", "file:"+name+"?mode=memory&cache=shared&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(sinkSchema); err != nil {
+	if _, err := db.Exec(step.Schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create the sink tables: %w", err)
 	}
 	return db, nil
-}
-
-// storedOffsets reads the next offset to consume per partition of topic.
-func storedOffsets(ctx context.Context, db *sql.DB, topic string) (map[int32]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT partition, next FROM offsets WHERE topic = ?`, topic)
-	if err != nil {
-		return nil, fmt.Errorf("read stored offsets: %w", err)
-	}
-	defer rows.Close()
-	pos := map[int32]int64{}
-	for rows.Next() {
-		var part int32
-		var next int64
-		if err := rows.Scan(&part, &next); err != nil {
-			return nil, err
-		}
-		pos[part] = next
-	}
-	return pos, rows.Err()
 }
 
 // runSink runs IdempotentSink mode: no consumer group; the instance starts
@@ -73,9 +39,13 @@ func (p *Pipeline) runSink(ctx context.Context, inst *Instance, crash Crash, end
 	if p.DB == nil {
 		return fmt.Errorf("idempotent sink mode needs Pipeline.DB (see OpenSink)")
 	}
-	pos, err := storedOffsets(ctx, p.DB, p.Input)
+	sink := p.Rules.sink()
+	pos, err := sink.Resume(ctx, p.DB, p.Input)
 	if err != nil {
-		return err
+		return fmt.Errorf("resume from the stored offsets: %w", err)
+	}
+	if pos == nil {
+		pos = map[int32]int64{}
 	}
 	prog := progress{pos: pos, ends: ends}
 	start := map[int32]kgo.Offset{}
@@ -102,7 +72,7 @@ func (p *Pipeline) runSink(ctx context.Context, inst *Instance, crash Crash, end
 		if crash.at(AfterConsume, b) {
 			return errCrash
 		}
-		if err := p.sinkBatch(ctx, rs, crash, b); err != nil {
+		if err := p.sinkBatch(ctx, sink.Write, rs, crash, b); err != nil {
 			return err
 		}
 		prog.advance(rs)
@@ -116,38 +86,38 @@ func (p *Pipeline) runSink(ctx context.Context, inst *Instance, crash Crash, end
 	return nil
 }
 
-// sinkBatch writes one batch and its offsets in one SQL transaction.
-func (p *Pipeline) sinkBatch(ctx context.Context, rs []*kgo.Record, crash Crash, b int) error {
+// sinkBatch writes one batch and its offsets in one SQL transaction,
+// through write (Rules.Sink.Write). MidOutput writes the first half of the
+// batch (with its offsets) and dies inside the transaction; BeforeCommit
+// dies after the whole batch was written, before COMMIT. A crash inside
+// the transaction rolls it back (as the database does for a client that
+// died), so rows and offsets move together.
+func (p *Pipeline) sinkBatch(ctx context.Context, write step.WriteFunc, rs []*kgo.Record, crash Crash, b int) error {
 	tx, err := p.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit; the crash paths rely on it
-	next := map[int32]int64{}
-	for i, r := range rs {
-		if i == len(rs)/2 && crash.at(MidOutput, b) {
-			return errCrash
-		}
+	rows := make([]step.Row, 0, len(rs))
+	for _, r := range rs {
 		seq, err := parseSeq(r.Value)
 		if err != nil {
 			return fmt.Errorf("input %s/%d@%d: value %q is not a sequence number", r.Topic, r.Partition, r.Offset, r.Value)
 		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO output (key, seq, value) VALUES (?, ?, ?) ON CONFLICT (key, seq) DO NOTHING`,
-			string(r.Key), seq, enrich(string(r.Key), seq)); err != nil {
-			return fmt.Errorf("write output row: %w", err)
-		}
+		rows = append(rows, step.Row{Key: string(r.Key), Seq: seq, Value: enrich(string(r.Key), seq)})
+	}
+	n := len(rs)
+	if crash.at(MidOutput, b) {
+		n = len(rs) / 2
+	}
+	next := map[int32]int64{}
+	for _, r := range rs[:n] {
 		next[r.Partition] = max(next[r.Partition], r.Offset+1)
 	}
-	for part, n := range next {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO offsets (topic, partition, next) VALUES (?, ?, ?)
-			 ON CONFLICT (topic, partition) DO UPDATE SET next = excluded.next`,
-			p.Input, part, n); err != nil {
-			return fmt.Errorf("store offsets: %w", err)
-		}
+	if err := write(ctx, tx, p.Input, rows[:n], next); err != nil {
+		return fmt.Errorf("sink write: %w", err)
 	}
-	if crash.at(BeforeCommit, b) {
+	if crash.at(MidOutput, b) || crash.at(BeforeCommit, b) {
 		return errCrash
 	}
 	return tx.Commit()

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/dsgym/dsgym/pkg/eos/step"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -15,12 +15,13 @@ import (
 // one before it (InitProducerID bumps the epoch and aborts its open
 // transaction, KIP-98). One batch:
 //
-//	poll, AfterConsume, Begin, produce half, MidOutput, produce rest, BeforeCommit,
-//	End (offsets + commit), AfterCommit
+//	poll, AfterConsume, [the step: Begin, produce half, MidOutput, produce rest,
+//	BeforeCommit, End (offsets + commit)], AfterCommit
 //
-// End returns committed=false when the session aborted (a rebalance since
-// Begin, a failed offset commit): the session then rewinds to the last
-// committed offsets and the batch is processed again.
+// The step is Rules.Txn (exercise eos/txn); the crash points inside it are
+// injected by the Session it is given. A step that returns Retry has seen
+// its transaction aborted: the session rewound to the last committed
+// offsets, and the batch is polled again.
 func (p *Pipeline) runTxn(ctx context.Context, inst *Instance, crash Crash, ends map[int32]int64) error {
 	pos, err := p.committed(ctx)
 	if err != nil {
@@ -41,7 +42,7 @@ func (p *Pipeline) runTxn(ctx context.Context, inst *Instance, crash Crash, ends
 	// flushed stay on the broker, uncommitted, until the next instance
 	// fences it.
 	defer s.Client().Close()
-batches:
+	txnStep := p.Rules.txn()
 	for b, txn := 0, 0; !prog.done(); {
 		rs, err := poll(ctx, s.PollRecords(ctx, p.batch()))
 		if err != nil {
@@ -59,41 +60,24 @@ batches:
 		if err != nil {
 			return err
 		}
+		cs := &crashSession{s: s, crash: crash, batch: b, half: len(out) / 2}
 		began := time.Now()
-		if err := s.Begin(); err != nil {
-			return fmt.Errorf("begin transaction: %w", err)
-		}
-		half := len(out) / 2
-		for i, part := range [][]*kgo.Record{out[:half], out[half:]} {
-			if len(part) > 0 {
-				if err := s.ProduceSync(ctx, part...).FirstErr(); err != nil {
-					// An abortable produce error: abort, rewind, retry.
-					inst.Aborted = append(inst.Aborted, writer)
-					if _, endErr := s.End(ctx, kgo.TryAbort); endErr != nil {
-						return p.fatal(endErr)
-					}
-					p.abort()
-					continue batches
-				}
-			}
-			if i == 0 && crash.at(MidOutput, b) {
-				inst.Aborted = append(inst.Aborted, writer)
-				return errCrash
-			}
-		}
-		if crash.at(BeforeCommit, b) {
-			inst.Aborted = append(inst.Aborted, writer)
-			return errCrash
-		}
-		committed, err := s.End(ctx, kgo.TryCommit)
+		outcome, err := txnStep(ctx, cs, out)
 		if p.Stats != nil {
 			p.Stats.TxnTime += time.Since(began)
+		}
+		if cs.dead {
+			inst.Aborted = append(inst.Aborted, writer)
+			return errCrash
 		}
 		if err != nil {
 			inst.Aborted = append(inst.Aborted, writer)
 			return p.fatal(err)
 		}
-		if !committed {
+		if outcome != step.Committed || !cs.committed {
+			if outcome == step.Committed {
+				return fmt.Errorf("the transactional step returned Committed for batch %d, but End did not commit it", b)
+			}
 			inst.Aborted = append(inst.Aborted, writer)
 			p.abort()
 			continue
@@ -112,6 +96,75 @@ batches:
 	return nil
 }
 
+// errDead is what a crashed session answers: the process is gone.
+var errDead = errors.New("the instance crashed: this session is dead")
+
+// crashSession is the step.Session a transactional step gets: franz-go's
+// session, with the instance's crash points (MidOutput once half of the
+// batch was produced, BeforeCommit at End with TryCommit) injected. After
+// a crash every call fails, as nothing runs in a killed process.
+type crashSession struct {
+	s               *kgo.GroupTransactSession
+	crash           Crash
+	batch, half     int
+	produced        int
+	dead, committed bool
+	afterDead       int
+}
+
+func (c *crashSession) died() error {
+	c.afterDead++
+	if c.afterDead > 1000 {
+		panic("the transactional step kept calling a crashed session 1,000 times: it must stop on an error it cannot handle")
+	}
+	return errDead
+}
+
+func (c *crashSession) Begin() error {
+	if c.dead {
+		return c.died()
+	}
+	return c.s.Begin()
+}
+
+func (c *crashSession) Produce(ctx context.Context, rs ...*kgo.Record) error {
+	if c.dead {
+		return c.died()
+	}
+	if c.crash.at(MidOutput, c.batch) && c.produced+len(rs) > c.half {
+		first := rs[:max(0, c.half-c.produced)]
+		if len(first) > 0 {
+			if err := c.s.ProduceSync(ctx, first...).FirstErr(); err != nil {
+				return err
+			}
+		}
+		c.dead = true
+		return errDead
+	}
+	c.produced += len(rs)
+	return c.s.ProduceSync(ctx, rs...).FirstErr()
+}
+
+func (c *crashSession) End(ctx context.Context, try kgo.TransactionEndTry) (bool, error) {
+	if c.dead {
+		return false, c.died()
+	}
+	if try == kgo.TryCommit && c.crash.at(BeforeCommit, c.batch) {
+		c.dead = true
+		return false, errDead
+	}
+	committed, err := c.s.End(ctx, try)
+	c.committed = committed && err == nil
+	return committed, err
+}
+
+func (c *crashSession) CommitOffsets(ctx context.Context) error {
+	if c.dead {
+		return c.died()
+	}
+	return c.s.Client().CommitUncommittedOffsets(ctx)
+}
+
 func (p *Pipeline) abort() {
 	if p.Stats != nil {
 		p.Stats.Aborts++
@@ -121,11 +174,11 @@ func (p *Pipeline) abort() {
 // fatal wraps an error that ends a transactional instance, counting and
 // naming fencing: a fenced producer must stop, never retry.
 func (p *Pipeline) fatal(err error) error {
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) {
+	if step.IsFenced(err) {
 		if p.Stats != nil {
 			p.Stats.Fenced++
 		}
 		return fmt.Errorf("fenced: another instance with transactional.id %s took over: %w", p.Group, err)
 	}
-	return fmt.Errorf("end transaction: %w", err)
+	return fmt.Errorf("transactional step: %w", err)
 }
