@@ -24,6 +24,9 @@ type Cell struct {
 	// Clean counts runs with no anomaly under read_committed.
 	Clean   int
 	Records int // input records over all runs
+	// Stats sums the operational signals of the cell's runs (transactions
+	// committed and aborted, fenced instances, time in transactions).
+	Stats Stats
 }
 
 // PerThousand returns lost and duplicated records per 1,000 inputs.
@@ -129,6 +132,12 @@ func Matrix(ctx context.Context, k *engines.KafkaEngine, cfg MatrixConfig) ([]Ce
 		if v.Committed.OK() {
 			c.Clean++
 		}
+		c.Stats.Batches += v.Stats.Batches
+		c.Stats.Records += v.Stats.Records
+		c.Stats.Commits += v.Stats.Commits
+		c.Stats.Aborts += v.Stats.Aborts
+		c.Stats.Fenced += v.Stats.Fenced
+		c.Stats.TxnTime += v.Stats.TxnTime
 	}
 	return cells, nil
 }

@@ -13,5 +13,5 @@ func TestCheck(t *testing.T) { drill.Check.Test(t, eos.Check) }
 func TestTxnBatch(t *testing.T) { drill.TxnBatch.Test(t, eos.TxnBatch) }
 
 func TestSink(t *testing.T) {
-	drill.Sink.Test(t, step.Sink{Write: eos.WriteBatch, Resume: eos.ResumeOffsets})
+	drill.WriteBatch.Test(t, step.Sink{Write: eos.WriteBatch, Resume: eos.ResumeOffsets})
 }

@@ -15,7 +15,7 @@ import (
 func TestReferencesPassEveryCheck(t *testing.T) {
 	t.Run("eos/check", func(t *testing.T) { Check.Passes(t, ref.Check) })
 	t.Run("eos/txn", func(t *testing.T) { TxnBatch.Passes(t, ref.TxnBatch) })
-	t.Run("eos/sink", func(t *testing.T) { Sink.Passes(t, Sink.Reference) })
+	t.Run("eos/sink", func(t *testing.T) { WriteBatch.Passes(t, WriteBatch.Reference) })
 }
 
 func TestCheckChecksCatchKnownBadCheckers(t *testing.T) {
@@ -123,7 +123,7 @@ func TestTxnChecksCatchKnownBadSteps(t *testing.T) {
 }
 
 func TestSinkChecksCatchKnownBadSinks(t *testing.T) {
-	crash := Sink.Checks[len(Sink.Checks)-1].Name
+	crash := WriteBatch.Checks[len(WriteBatch.Checks)-1].Name
 	plainInsert := func(ctx context.Context, tx *sql.Tx, topic string, rows []step.Row, next map[int32]int64) error {
 		for _, r := range rows {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO output (key, seq, value) VALUES (?, ?, ?)`, r.Key, r.Seq, r.Value); err != nil {
@@ -184,7 +184,7 @@ func TestSinkChecksCatchKnownBadSinks(t *testing.T) {
 			[]string{"a committed batch leaves its rows, and its next offsets are read back", crash}},
 	}
 	for _, c := range tests {
-		t.Run(c.name, func(t *testing.T) { Sink.Catches(t, c.name, c.bad, c.checks...) })
+		t.Run(c.name, func(t *testing.T) { WriteBatch.Catches(t, c.name, c.bad, c.checks...) })
 	}
 }
 

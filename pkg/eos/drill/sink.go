@@ -96,8 +96,8 @@ func wantOffsets(t exercise.T, ctx context.Context, db *sql.DB, f SinkFuncs, top
 	return true
 }
 
-// Sink is exercise eos/sink.
-var Sink = exercise.Register(&exercise.Exercise[SinkFuncs]{
+// WriteBatch is exercise eos/sink (WriteBatch and ResumeOffsets).
+var WriteBatch = exercise.Register(&exercise.Exercise[SinkFuncs]{
 	ID:       "eos/sink",
 	Title:    "The idempotent sink: rows and offsets in one database transaction",
 	Task:     "WriteBatch: insert the rows so that a replay is a no-op and upsert each partition's next offset, in the given transaction; ResumeOffsets: read the offsets back",
