@@ -90,6 +90,19 @@ func (p Point) String() string {
 type Crash struct {
 	Point Point
 	Batch int
+	// Kill, when not nil, is called at the crash point, before the
+	// instance returns: a child process kills itself there with SIGKILL,
+	// so the crash is a real kill -9 (see the kill tests). Nil simulates
+	// the crash by closing the client without ending anything.
+	Kill func()
+}
+
+// die is what an instance does at its crash point.
+func (c Crash) die() error {
+	if c.Kill != nil {
+		c.Kill()
+	}
+	return errCrash
 }
 
 // at reports whether the instance dies at point p of batch b.

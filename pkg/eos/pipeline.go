@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ type Pipeline struct {
 	Stats *Stats
 	// Rules replaces the reference transactional step and sink.
 	Rules Rules
+	// Events, when not nil, gets a line "begin <writer>" before each
+	// transaction and "commit <writer>" after each committed one, so that
+	// a parent process learns which transactions a killed child left open.
+	Events io.Writer
 }
 
 // Stats are the operational signals of a run, summed over its instances.
@@ -212,9 +217,15 @@ func (p *Pipeline) output(rs []*kgo.Record, writer string) ([]*kgo.Record, error
 }
 
 // consumerOpts are the options every instance's consumer shares.
+//
+// Every instance has the same group.instance.id (static membership,
+// KIP-345), as a restarted pod of a StatefulSet would: a restarted
+// instance takes over its predecessor's membership at once instead of
+// waiting for the killed member's session to time out (45 s by default).
 func (p *Pipeline) consumerOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.ConsumerGroup(p.Group),
+		kgo.InstanceID(p.Group + "-instance"),
 		kgo.ConsumeTopics(p.Input),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(100 * time.Millisecond),

@@ -59,7 +59,7 @@ func (p *Pipeline) runPlain(ctx context.Context, inst *Instance, crash Crash, en
 			}
 		}
 		if crash.at(AfterConsume, b) {
-			return errCrash
+			return crash.die()
 		}
 		out, err := p.output(rs, "")
 		if err != nil {
@@ -70,13 +70,13 @@ func (p *Pipeline) runPlain(ctx context.Context, inst *Instance, crash Crash, en
 			return err
 		}
 		if crash.at(MidOutput, b) {
-			return errCrash
+			return crash.die()
 		}
 		if err := produce(out[half:]); err != nil {
 			return err
 		}
 		if crash.at(BeforeCommit, b) {
-			return errCrash
+			return crash.die()
 		}
 		if p.Mode != AtMostOnce {
 			if err := commit(rs); err != nil {
@@ -87,7 +87,7 @@ func (p *Pipeline) runPlain(ctx context.Context, inst *Instance, crash Crash, en
 		inst.Processed += len(rs)
 		p.count(len(rs))
 		if crash.at(AfterCommit, b) {
-			return errCrash
+			return crash.die()
 		}
 		b++
 	}

@@ -22,6 +22,10 @@ type Schedule struct {
 	Records, Keys, Partitions, Batch int
 	// Rules replaces the reference step, sink or checker (exercises).
 	Rules Rules
+	// First, when not nil, runs the first instance (the one that crashes)
+	// instead of running it in this process: the kill -9 runs start it as
+	// a child process that kills itself at the crash point.
+	First func(ctx context.Context, p *Pipeline, crash Crash) (Instance, error)
 }
 
 func (s *Schedule) defaults() {
@@ -94,7 +98,11 @@ func RunSchedule(ctx context.Context, k *engines.KafkaEngine, s Schedule) (Verdi
 	v.Crash = Crash{Point: s.Point, Batch: r.IntN(max(1, s.Records/s.Batch/2))}
 	aborted := map[string]bool{}
 	for id, crash := range []Crash{v.Crash, {}} {
-		inst, err := p.Run(ctx, id+1, crash)
+		run := p.Run
+		if id == 0 && s.First != nil {
+			run = func(ctx context.Context, _ int, crash Crash) (Instance, error) { return s.First(ctx, p, crash) }
+		}
+		inst, err := run(ctx, id+1, crash)
 		if err != nil {
 			return v, fmt.Errorf("%v, crash %v in batch %d: instance %d: %w", s.Mode, s.Point, v.Crash.Batch, id+1, err)
 		}

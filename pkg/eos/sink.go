@@ -70,7 +70,7 @@ func (p *Pipeline) runSink(ctx context.Context, inst *Instance, crash Crash, end
 			continue
 		}
 		if crash.at(AfterConsume, b) {
-			return errCrash
+			return crash.die()
 		}
 		if err := p.sinkBatch(ctx, sink.Write, rs, crash, b); err != nil {
 			return err
@@ -79,7 +79,7 @@ func (p *Pipeline) runSink(ctx context.Context, inst *Instance, crash Crash, end
 		inst.Processed += len(rs)
 		p.count(len(rs))
 		if crash.at(AfterCommit, b) {
-			return errCrash
+			return crash.die()
 		}
 		b++
 	}
@@ -118,7 +118,7 @@ func (p *Pipeline) sinkBatch(ctx context.Context, write step.WriteFunc, rs []*kg
 		return fmt.Errorf("sink write: %w", err)
 	}
 	if crash.at(MidOutput, b) || crash.at(BeforeCommit, b) {
-		return errCrash
+		return crash.die()
 	}
 	return tx.Commit()
 }

@@ -52,13 +52,16 @@ func (p *Pipeline) runTxn(ctx context.Context, inst *Instance, crash Crash, ends
 			continue
 		}
 		if crash.at(AfterConsume, b) {
-			return errCrash
+			return crash.die()
 		}
 		txn++
 		writer := fmt.Sprintf("w%d/t%d", inst.ID, txn)
 		out, err := p.output(rs, writer)
 		if err != nil {
 			return err
+		}
+		if p.Events != nil {
+			fmt.Fprintf(p.Events, "begin %s\n", writer)
 		}
 		cs := &crashSession{s: s, crash: crash, batch: b, half: len(out) / 2}
 		began := time.Now()
@@ -85,11 +88,14 @@ func (p *Pipeline) runTxn(ctx context.Context, inst *Instance, crash Crash, ends
 		if p.Stats != nil {
 			p.Stats.Commits++
 		}
+		if p.Events != nil {
+			fmt.Fprintf(p.Events, "commit %s\n", writer)
+		}
 		prog.advance(rs)
 		inst.Processed += len(rs)
 		p.count(len(rs))
 		if crash.at(AfterCommit, b) {
-			return errCrash
+			return crash.die()
 		}
 		b++
 	}
@@ -138,6 +144,7 @@ func (c *crashSession) Produce(ctx context.Context, rs ...*kgo.Record) error {
 				return err
 			}
 		}
+		_ = c.crash.die()
 		c.dead = true
 		return errDead
 	}
@@ -150,6 +157,7 @@ func (c *crashSession) End(ctx context.Context, try kgo.TransactionEndTry) (bool
 		return false, c.died()
 	}
 	if try == kgo.TryCommit && c.crash.at(BeforeCommit, c.batch) {
+		_ = c.crash.die()
 		c.dead = true
 		return false, errDead
 	}

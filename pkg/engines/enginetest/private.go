@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -44,23 +45,18 @@ func PrivateKafka(t testing.TB, nodes int) *local.Kafka {
 }
 
 // freeRange finds a port p such that p..p+n-1 (brokers) and
-// p+100..p+100+n-1 (controllers) are all free on 127.0.0.1.
+// p+100..p+100+n-1 (controllers) are all free on 127.0.0.1. It searches
+// 20000-32000, below Linux's ephemeral range (32768-60999), where an
+// outgoing connection can take a port between the check and the bind.
 func freeRange(n int) (int, error) {
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		if p+100+n > 65535 {
-			continue
-		}
+	start := 20000 + (os.Getpid()*37)%11000
+	for i := range 200 {
+		p := 20000 + (start-20000+i*53)%11800
 		if allFree(p, n) && allFree(p+100, n) {
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("50 tries found no %d free consecutive ports with %d more 100 above", n, n)
+	return 0, fmt.Errorf("no %d free consecutive ports (with %d more 100 above) between 20000 and 32000", n, n)
 }
 
 func allFree(p, n int) bool {
