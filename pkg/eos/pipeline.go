@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type Pipeline struct {
 	Batch int
 	// DB is the sink of IdempotentSink mode (see OpenSink).
 	DB *sql.DB
+	// TxnTimeout is the transaction.timeout.ms of Transactional mode
+	// (0: franz-go's default, 40 s); the broker refuses one above its
+	// transaction.max.timeout.ms (default 15 minutes).
+	TxnTimeout time.Duration
 	// Stats, when not nil, counts what the instances did.
 	Stats *Stats
 	// Rules replaces the reference transactional step and sink.
@@ -88,6 +93,9 @@ func parseSeq(v []byte) (int, error) {
 // ending or leaving anything in order, as a killed process would.
 func (p *Pipeline) Run(ctx context.Context, id int, crash Crash) (Instance, error) {
 	inst := Instance{ID: id}
+	if err := p.validate(); err != nil {
+		return inst, err
+	}
 	ends, err := p.endOffsets(ctx)
 	if err != nil {
 		return inst, err
@@ -110,6 +118,30 @@ func (p *Pipeline) Run(ctx context.Context, id int, crash Crash) (Instance, erro
 	return inst, runErr
 }
 
+// validate says what is missing from p, before anything is contacted.
+func (p *Pipeline) validate() error {
+	var missing []string
+	if p.Kafka == nil {
+		missing = append(missing, "Kafka (the engine: engines.Kafka)")
+	}
+	if p.Input == "" {
+		missing = append(missing, "Input (the input topic)")
+	}
+	if p.Output == "" && p.Mode != IdempotentSink {
+		missing = append(missing, "Output (the output topic)")
+	}
+	if p.Group == "" {
+		missing = append(missing, "Group (the consumer group, and in transactions mode the transactional.id: it must not be empty)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("pipeline in %v mode: set %s", p.Mode, strings.Join(missing, "; "))
+	}
+	if p.Batch < 0 || p.TxnTimeout < 0 {
+		return fmt.Errorf("pipeline: Batch (%d) and TxnTimeout (%v) must not be negative", p.Batch, p.TxnTimeout)
+	}
+	return nil
+}
+
 func (p *Pipeline) batch() int {
 	if p.Batch <= 0 {
 		return 100
@@ -124,14 +156,29 @@ func (p *Pipeline) endOffsets(ctx context.Context) (map[int32]int64, error) {
 		return nil, err
 	}
 	defer cl.Close()
-	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, p.Input)
+	// The first request also proves the broker is there: an unreachable
+	// one fails here within ReachTimeout, naming what to fix.
+	rctx, cancel := context.WithTimeout(ctx, engines.ReachTimeout)
+	defer cancel()
+	lo, err := kadm.NewClient(cl).ListEndOffsets(rctx, p.Input)
 	if err != nil {
+		var op *net.OpError
+		switch {
+		case errors.Is(err, kerr.UnknownTopicOrPartition):
+			return nil, p.noInput(err)
+		case errors.As(err, &op) || (rctx.Err() != nil && ctx.Err() == nil):
+			return nil, fmt.Errorf("%s did not answer within %v (is it running? make kafka starts one; unset %s for the embedded broker): %w",
+				p.Kafka.Name, engines.ReachTimeout, engines.KafkaBrokersEnv, err)
+		}
 		return nil, fmt.Errorf("end offsets of %s: %w", p.Input, err)
 	}
 	ends := map[int32]int64{}
 	var missing error
 	lo.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
+		switch {
+		case errors.Is(o.Err, kerr.UnknownTopicOrPartition):
+			missing = p.noInput(o.Err)
+		case o.Err != nil:
 			missing = fmt.Errorf("end offsets of %s: %w", p.Input, o.Err)
 		}
 		ends[o.Partition] = o.Offset
@@ -140,9 +187,18 @@ func (p *Pipeline) endOffsets(ctx context.Context) (map[int32]int64, error) {
 		return nil, missing
 	}
 	if len(ends) == 0 {
-		return nil, fmt.Errorf("input topic %s does not exist on %s: create it first", p.Input, p.Kafka.Name)
+		return nil, p.noInput(nil)
 	}
 	return ends, nil
+}
+
+// noInput is the error for an input topic the broker does not have.
+func (p *Pipeline) noInput(err error) error {
+	msg := fmt.Sprintf("the input topic %q does not exist on %s: create it first (Kafka.CreateTopic, then WriteInput)", p.Input, p.Kafka.Name)
+	if err == nil {
+		return errors.New(msg)
+	}
+	return fmt.Errorf("%s: %w", msg, err)
 }
 
 // committed returns the group's committed offsets on the input.

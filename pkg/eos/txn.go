@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/eos/step"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -34,6 +35,9 @@ func (p *Pipeline) runTxn(ctx context.Context, inst *Instance, crash Crash, ends
 		kgo.DefaultProduceTopic(p.Output),
 		kgo.RequireStableFetchOffsets(),
 	)
+	if p.TxnTimeout > 0 {
+		opts = append(opts, kgo.TransactionTimeout(p.TxnTimeout))
+	}
 	s, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return err
@@ -187,6 +191,9 @@ func (p *Pipeline) fatal(err error) error {
 			p.Stats.Fenced++
 		}
 		return fmt.Errorf("fenced: another instance with transactional.id %s took over: %w", p.Group, err)
+	}
+	if errors.Is(err, kerr.InvalidTransactionTimeout) {
+		return fmt.Errorf("the broker refused transaction timeout %v: it is above its transaction.max.timeout.ms (default 15 minutes); lower Pipeline.TxnTimeout: %w", p.TxnTimeout, err)
 	}
 	return fmt.Errorf("transactional step: %w", err)
 }
