@@ -103,7 +103,6 @@ func namesAStub(msg, funcs string) bool {
 	return false
 }
 
-
 // stubOverlay writes freshly generated exercise files to a temporary
 // directory and returns a go build overlay mapping exercises/ onto them.
 func stubOverlay(root string, topics []string) (string, func(), error) {
