@@ -1,0 +1,445 @@
+package eos
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/eos/step"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ChurnConfig shapes one Rebalances run.
+type ChurnConfig struct {
+	// Every is how often the group's membership changes: every Every an
+	// extra instance joins, and Every later it leaves, so the group
+	// rebalances twice per 2*Every (0: never, the steady baseline).
+	Every time.Duration
+	// Eager uses the eager range balancer, which revokes every partition
+	// at every rebalance; the default is franz-go's cooperative-sticky
+	// balancer, which revokes only the partitions that move (KIP-429).
+	Eager bool
+	// Records, Partitions, Batch and Work shape the load (defaults 3,000
+	// records on 6 partitions, 25 records per transaction, 10 ms of work
+	// per batch between produce and commit). Work bounds each instance to
+	// about 2,500 records/s, so a run lasts about as long on kfake as on
+	// a real broker and the churn has time to act.
+	Records, Partitions, Batch int
+	Work                       time.Duration
+	// Seed draws the input's keys.
+	Seed uint64
+	// Midway, when not nil, runs once, while the instances keep working,
+	// after half of the input was committed (a broker restart, say). Its
+	// error ends the run.
+	Midway func(context.Context) error
+}
+
+func (c *ChurnConfig) defaults() {
+	if c.Records <= 0 {
+		c.Records = 3000
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	if c.Batch <= 0 {
+		c.Batch = 25
+	}
+	if c.Work <= 0 {
+		c.Work = 10 * time.Millisecond
+	}
+}
+
+// Churn is what one Rebalances run measured.
+type Churn struct {
+	ChurnConfig
+	Engine   string
+	Balancer string
+	// Rebalances counts the membership changes the run caused (joins and
+	// leaves of the extra instance); Revocations counts the times an
+	// instance was told to give partitions up, which is what aborts an
+	// open transaction.
+	Rebalances, Revocations int
+	// Commits and Aborts count transactions; an abort here is
+	// GroupTransactSession.End refusing to commit after a revocation, or
+	// a transaction whose produce or End failed.
+	Commits, Aborts int
+	// Restarts counts instances that closed and started over after End
+	// failed (a broker restart does that).
+	Restarts int
+	// CoordinatorRequests counts the requests the instances sent to the
+	// transaction and group coordinators, by request name.
+	CoordinatorRequests map[string]int
+	// Lag is the group's consumer lag sampled every 50 ms: input records
+	// not yet committed, summed over partitions. The input is written
+	// before the run, so it starts at Records and drains to 0.
+	Lag []LagAt
+	// Report is the checker's verdict on what a read_committed consumer
+	// of the output read.
+	Report Report
+	Took   time.Duration
+}
+
+// LagAt is one sample of a group's consumer lag.
+type LagAt struct {
+	At      time.Duration
+	Records int64
+}
+
+// AbortRate is the share of transactions that aborted.
+func (c Churn) AbortRate() float64 {
+	if c.Commits+c.Aborts == 0 {
+		return 0
+	}
+	return float64(c.Aborts) / float64(c.Commits+c.Aborts)
+}
+
+// PerSecond is how many membership changes per second the run had.
+func (c Churn) PerSecond() float64 {
+	if c.Took <= 0 {
+		return 0
+	}
+	return float64(c.Rebalances) / c.Took.Seconds()
+}
+
+// MaxChurnRun bounds one Rebalances run.
+const MaxChurnRun = 2 * time.Minute
+
+// coordinatorKeys are the requests counted in Churn.CoordinatorRequests.
+var coordinatorKeys = map[int16]bool{
+	(&kmsg.FindCoordinatorRequest{}).Key():    true,
+	(&kmsg.InitProducerIDRequest{}).Key():     true,
+	(&kmsg.AddPartitionsToTxnRequest{}).Key(): true,
+	(&kmsg.AddOffsetsToTxnRequest{}).Key():    true,
+	(&kmsg.TxnOffsetCommitRequest{}).Key():    true,
+	(&kmsg.EndTxnRequest{}).Key():             true,
+	(&kmsg.JoinGroupRequest{}).Key():          true,
+	(&kmsg.SyncGroupRequest{}).Key():          true,
+	(&kmsg.HeartbeatRequest{}).Key():          true,
+	(&kmsg.LeaveGroupRequest{}).Key():         true,
+	(&kmsg.OffsetFetchRequest{}).Key():        true,
+}
+
+// writeHook counts the coordinator requests a client writes.
+type writeHook func(key int16)
+
+// OnBrokerWrite implements kgo.HookBrokerWrite.
+func (h writeHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err == nil && coordinatorKeys[key] {
+		h(key)
+	}
+}
+
+// Rebalances runs a transactional read-process-write job in a consumer
+// group while the group's membership changes every cfg.Every, and counts
+// what the rebalances cost. Two instances work throughout, each with its
+// own transactional.id (one producer per instance, KIP-447); a third joins
+// and leaves. A rebalance that revokes partitions from an instance with
+// a transaction open makes franz-go's GroupTransactSession abort it at
+// End: its batch is processed again by whoever owns the partitions next.
+// The checker then reads the output read_committed: however often the
+// group rebalanced, it must hold every input record exactly once.
+func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (Churn, error) {
+	cfg.defaults()
+	c := Churn{ChurnConfig: cfg, Engine: k.Name, Balancer: "cooperative-sticky", CoordinatorRequests: map[string]int{}}
+	if cfg.Eager {
+		c.Balancer = "range (eager)"
+	}
+	switch {
+	case cfg.Every < 0 || (cfg.Every > 0 && cfg.Every < 50*time.Millisecond):
+		return c, fmt.Errorf("Every must be 0 (no churn) or at least 50ms, not %v", cfg.Every)
+	case cfg.Records > 100_000 || cfg.Partitions > 64 || cfg.Work > time.Second:
+		return c, fmt.Errorf("at most 100000 records, 64 partitions and 1s of work per batch (got %d, %d, %v)", cfg.Records, cfg.Partitions, cfg.Work)
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, MaxChurnRun)
+	defer cancel()
+	name := fmt.Sprintf("eos-churn-%s-%d", process, runs.Add(1))
+	in, out := name+"-in", name+"-out"
+	for _, t := range []string{in, out} {
+		if err := k.CreateTopic(ctx, t, int32(cfg.Partitions), -1); err != nil {
+			return c, err
+		}
+	}
+	defer deleteTopics(k, in, out)
+	inputs, err := WriteInput(ctx, k, in, cfg.Records, 20, rand.New(rand.NewPCG(cfg.Seed, 6)))
+	if err != nil {
+		return c, err
+	}
+
+	var (
+		mu      sync.Mutex
+		aborted = map[string]bool{}
+		done    atomic.Int64 // input records committed
+		runErr  error
+		wg      sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if runErr == nil {
+			runErr = err
+			cancel()
+		}
+	}
+	count := writeHook(func(key int16) {
+		mu.Lock()
+		c.CoordinatorRequests[kmsg.NameForKey(key)]++
+		mu.Unlock()
+	})
+	finished := make(chan struct{})
+	var finishOnce sync.Once
+	txns := map[int]int{} // transactions begun, by instance, across its restarts
+	var session func(id int, stop <-chan struct{}) (bool, error)
+	// work runs instance id, session after session, until one ends
+	// without asking to start over.
+	work := func(id int, stop <-chan struct{}) {
+		defer wg.Done()
+		for {
+			again, err := session(id, stop)
+			if err != nil {
+				fail(fmt.Errorf("instance %d: %w", id, err))
+				return
+			}
+			if !again {
+				return
+			}
+			mu.Lock()
+			c.Restarts++
+			mu.Unlock()
+		}
+	}
+	// session runs one life of instance id: a GroupTransactSession that
+	// works until every record is committed or stop is closed (it
+	// finishes the transaction it is in before it leaves). It returns
+	// again=true when End failed: franz-go says no End error is
+	// retriable, so the instance closes its client and starts over with
+	// the same transactional.id, as a supervisor would restart it.
+	session = func(id int, stop <-chan struct{}) (again bool, err error) {
+		bal := kgo.CooperativeStickyBalancer()
+		if cfg.Eager {
+			bal = kgo.RangeBalancer()
+		}
+		s, err := kgo.NewGroupTransactSession(
+			kgo.SeedBrokers(k.Brokers...),
+			kgo.ConsumerGroup(name),
+			kgo.ConsumeTopics(in),
+			kgo.Balancers(bal),
+			kgo.HeartbeatInterval(100*time.Millisecond),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+			kgo.FetchMaxWait(50*time.Millisecond),
+			kgo.RequireStableFetchOffsets(),
+			kgo.TransactionalID(fmt.Sprintf("%s-w%d", name, id)),
+			kgo.DefaultProduceTopic(out),
+			kgo.ProducerLinger(0),
+			kgo.WithHooks(count),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, rev map[string][]int32) {
+				if len(rev[in]) == 0 {
+					return
+				}
+				mu.Lock()
+				c.Revocations++
+				mu.Unlock()
+			}),
+		)
+		if err != nil {
+			return false, err
+		}
+		defer s.Close()
+		for {
+			select {
+			case <-stop:
+				return false, nil
+			case <-finished:
+				return false, nil
+			default:
+			}
+			pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			fs := s.PollRecords(pctx, cfg.Batch)
+			pcancel()
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			rs, err := poll(context.Background(), fs)
+			if err != nil {
+				return true, nil // a fetch failed (a broker went away): start over
+			}
+			if len(rs) == 0 {
+				continue
+			}
+			mu.Lock()
+			txns[id]++
+			writer := fmt.Sprintf("w%d/t%d", id, txns[id])
+			mu.Unlock()
+			if err := s.Begin(); err != nil {
+				return false, fmt.Errorf("begin: %w", err)
+			}
+			recs, err := (&Pipeline{Output: out}).output(rs, writer)
+			if err != nil {
+				return false, err
+			}
+			produced := s.ProduceSync(ctx, recs...).FirstErr() == nil
+			if produced {
+				time.Sleep(cfg.Work)
+			}
+			committed, endErr := s.End(ctx, kgo.TransactionEndTry(produced))
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			mu.Lock()
+			if committed && endErr == nil {
+				c.Commits++
+			} else {
+				c.Aborts++
+				aborted[writer] = true
+			}
+			mu.Unlock()
+			switch {
+			case endErr != nil && step.IsFenced(endErr):
+				return false, fmt.Errorf("transaction %s: fenced, but every instance has its own transactional.id: %w", writer, endErr)
+			case endErr != nil:
+				return true, nil
+			case committed && done.Add(int64(len(rs))) >= int64(cfg.Records):
+				finishOnce.Do(func() { close(finished) })
+			}
+		}
+	}
+
+	began := time.Now()
+	wg.Add(2)
+	go work(1, nil)
+	go work(2, nil)
+	// The churn: an extra instance joins, works for Every, leaves, and
+	// the next joins Every later.
+	churned := make(chan struct{})
+	go func() {
+		defer close(churned)
+		if cfg.Every == 0 {
+			return
+		}
+		for id := 3; ; id++ {
+			select {
+			case <-finished:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(cfg.Every):
+			}
+			stop := make(chan struct{})
+			wg.Add(1)
+			mu.Lock()
+			c.Rebalances++ // the join
+			mu.Unlock()
+			go work(id, stop)
+			select {
+			case <-finished:
+			case <-ctx.Done():
+			case <-time.After(cfg.Every):
+			}
+			close(stop)
+			mu.Lock()
+			c.Rebalances++ // the leave
+			mu.Unlock()
+		}
+	}()
+	// Lag and the midway fault, sampled while the instances work.
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		cl, err := k.Client()
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer cl.Close()
+		adm := kadm.NewClient(cl)
+		midway := cfg.Midway
+		for {
+			select {
+			case <-finished:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if midway != nil && done.Load() >= int64(cfg.Records/2) {
+				if err := midway(ctx); err != nil {
+					fail(fmt.Errorf("midway: %w", err))
+					return
+				}
+				midway = nil
+			}
+			lctx, lcancel := context.WithTimeout(ctx, time.Second)
+			lags, err := adm.Lag(lctx, name)
+			lcancel()
+			l, ok := lags[name]
+			if err != nil || !ok || l.Error() != nil {
+				continue // a rebalancing or restarting group may not answer
+			}
+			mu.Lock()
+			c.Lag = append(c.Lag, LagAt{At: time.Since(began), Records: l.Lag.TotalByTopic()[in].Lag})
+			mu.Unlock()
+		}
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+	}
+	c.Took = time.Since(began)
+	<-churned
+	wg.Wait()
+	<-lagDone
+	if runErr != nil {
+		return c, runErr
+	}
+	if ctx.Err() != nil {
+		return c, fmt.Errorf("%s: the group committed %d of %d records within %v", k.Name, done.Load(), cfg.Records, MaxChurnRun)
+	}
+	rctx, rcancel := context.WithTimeout(parent, 30*time.Second)
+	defer rcancel()
+	reads, err := ReadOutput(rctx, k, out, cfg.Partitions, kgo.ReadCommitted())
+	if err != nil {
+		return c, err
+	}
+	c.Report = Check(History{Inputs: inputs, Aborted: aborted, Reads: reads})
+	return c, nil
+}
+
+// RebalanceSweep runs Rebalances for every configuration, workers at a
+// time (each run has its own group and topics, so they do not interfere
+// beyond sharing the broker), and returns the results in cfgs' order.
+// done, when not nil, is called after each run.
+func RebalanceSweep(ctx context.Context, k *engines.KafkaEngine, cfgs []ChurnConfig, workers int, done func()) ([]Churn, error) {
+	if workers < 1 {
+		workers = 1
+	}
+	out := make([]Churn, len(cfgs))
+	errs := make([]error, len(cfgs))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, cfg := range cfgs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i], errs[i] = Rebalances(ctx, k, cfg)
+			if done != nil {
+				done()
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return out, fmt.Errorf("churn every %v, %s: %w", cfgs[i].Every, out[i].Balancer, err)
+		}
+	}
+	return out, nil
+}
