@@ -37,7 +37,9 @@ var Partitions = exercise.Register(&exercise.Exercise[PartitionsFunc]{
 		"Check the inputs first. If ceil(load / PerConsumer) > Consumers, return an error: no partition count helps. Otherwise need := max(forProduce, forConsume); Partitions = (need + Consumers - 1) / Consumers * Consumers.",
 	},
 	Reference: ref.Partitions,
-	Probe:     func(f PartitionsFunc) { _, _ = f(sizing.Need{Target: 1, PerPartition: 1, PerConsumer: 1, Consumers: 1}) },
+	Probe: func(f PartitionsFunc) {
+		_, _ = f(sizing.Need{Target: 1, PerPartition: 1, PerConsumer: 1, Consumers: 1})
+	},
 	Checks: []exercise.Check[PartitionsFunc]{
 		wantPartitions("the producer side decides when consumers are fast: 50,000/s at 10,000 per partition is 5, rounded to a multiple of 5 consumers",
 			sizing.Need{Target: 50_000, PerPartition: 10_000, PerConsumer: 20_000, Consumers: 5}, 5, 1),

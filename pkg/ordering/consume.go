@@ -1,0 +1,289 @@
+package ordering
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/ordering/history"
+	"github.com/dsgym/dsgym/pkg/ordering/reseq"
+	ref "github.com/dsgym/dsgym/solutions/ordering"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Run describes one consume experiment: a workload produced to a fresh
+// topic, read by a consumer group whose members take Work per record.
+type Run struct {
+	Partitions, Consumers int
+	Workload              Workload
+	// Work is each record's processing time in the consumer (a sleep, so
+	// that the consumer, not the broker, is the bottleneck, as it is in
+	// most real pipelines). 0 means 200µs.
+	Work time.Duration
+	// Salts, when above 1, salts the hot users' keys over that many
+	// sub-keys (user#0 ... user#Salts-1, by seq), and a resequencer after
+	// the consumers restores each hot user's order.
+	Salts int
+	// SampleEvery spaces the lag samples (0: 20 ms).
+	SampleEvery time.Duration
+}
+
+// Result is what one Run measured.
+type Result struct {
+	Run
+	Engine string
+	// Took is from the first record produced to the last delivered.
+	Took          time.Duration
+	RecordsPerSec float64
+	// PerConsumer counts the records each group member processed.
+	PerConsumer []int
+	// Lag samples, per partition, the records produced and not yet
+	// processed, at the times in LagAt.
+	Lag   [][]int64
+	LagAt []time.Duration
+	// Report is the order checker's verdict on what was handed on (after
+	// the resequencer when salted).
+	Report history.Report
+	// Reseq counts what the resequencer did (salted runs).
+	Reseq reseq.Stats
+}
+
+// Busy is how many consumers processed any record: the group's real
+// parallelism.
+func (r Result) Busy() int {
+	n := 0
+	for _, c := range r.PerConsumer {
+		if c > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// MaxRunEvents bounds a Run.
+const MaxRunEvents = 200_000
+
+// Consume runs r on k and checks the order of what was handed on.
+func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error) {
+	if r.Work == 0 {
+		r.Work = 200 * time.Microsecond
+	}
+	if r.SampleEvery <= 0 {
+		r.SampleEvery = 20 * time.Millisecond
+	}
+	res := Result{Run: r, Engine: k.Name}
+	switch {
+	case r.Partitions < 1 || r.Partitions > 256:
+		return res, fmt.Errorf("partitions must be between 1 and 256, not %d", r.Partitions)
+	case r.Consumers < 1 || r.Consumers > 64:
+		return res, fmt.Errorf("consumers must be between 1 and 64, not %d", r.Consumers)
+	case r.Workload.Events > MaxRunEvents:
+		return res, fmt.Errorf("at most %d events per run, not %d", MaxRunEvents, r.Workload.Events)
+	case r.Work < 0 || r.Work > 100*time.Millisecond:
+		return res, fmt.Errorf("work per record must be between 0 and 100ms, not %v", r.Work)
+	case r.Salts < 0:
+		return res, fmt.Errorf("salts must be at least 1 (or 0 for none), not %d", r.Salts)
+	}
+	events, err := r.Workload.Generate()
+	if err != nil {
+		return res, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	topic := fmt.Sprintf("ordering-%d-%d", time.Now().UnixNano(), runs.Add(1))
+	if err := k.CreateTopic(ctx, topic, int32(r.Partitions), -1); err != nil {
+		return res, err
+	}
+	defer deleteTopic(k, topic)
+
+	var (
+		mu        sync.Mutex
+		got       []history.Delivery
+		distinct  = map[history.Event]bool{}
+		processed = make([]atomic.Int64, r.Partitions)
+		assigned  atomic.Int64
+		done      = make(chan struct{})
+		doneOnce  sync.Once
+		runErr    error
+	)
+	res.PerConsumer = make([]int, r.Consumers)
+	var rs reseq.Resequencer
+	if r.Salts > 1 {
+		rs, err = ref.NewResequencer(reseq.Config{MaxBuffer: len(events) + 1, Timeout: time.Minute})
+		if err != nil {
+			return res, err
+		}
+	}
+	hot := func(user string) bool {
+		for i := range r.Workload.HotUsers {
+			if user == User(i) {
+				return true
+			}
+		}
+		return false
+	}
+	began := time.Now()
+	var startOnce sync.Once
+	start := func() { startOnce.Do(func() { began = time.Now() }) }
+	var wg sync.WaitGroup
+	for c := range r.Consumers {
+		cl, err := k.Client(
+			kgo.ConsumerGroup(topic),
+			kgo.ConsumeTopics(topic),
+			kgo.HeartbeatInterval(100*time.Millisecond),
+			kgo.FetchMaxWait(20*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) { assigned.Add(int64(len(a[topic]))) }),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, a map[string][]int32) { assigned.Add(-int64(len(a[topic]))) }),
+		)
+		if err != nil {
+			return res, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cl.Close()
+			for {
+				fs := cl.PollRecords(ctx, 100)
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				var recs []*kgo.Record
+				fs.EachRecord(func(rec *kgo.Record) { recs = append(recs, rec) })
+				if len(recs) == 0 {
+					continue
+				}
+				time.Sleep(time.Duration(len(recs)) * r.Work)
+				mu.Lock()
+				for _, rec := range recs {
+					user, seqText, _ := strings.Cut(string(rec.Value), "|")
+					seq, err := strconv.Atoi(seqText)
+					if err != nil {
+						runErr = fmt.Errorf("record %s/%d@%d: value %q", topic, rec.Partition, rec.Offset, rec.Value)
+						continue
+					}
+					d := history.Delivery{Event: history.Event{Key: user, Seq: seq}, Consumer: c, Partition: rec.Partition, Offset: rec.Offset}
+					distinct[d.Event] = true
+					res.PerConsumer[c]++
+					processed[rec.Partition].Add(1)
+					if rs != nil && hot(user) {
+						for _, e := range rs.Push(d.Event, time.Since(began)) {
+							got = append(got, history.Delivery{Event: e, Consumer: -1, Offset: int64(len(got))})
+						}
+						continue
+					}
+					got = append(got, d)
+				}
+				if len(distinct) >= len(events) {
+					doneOnce.Do(func() { close(done) })
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// Produce only once the group owns every partition, so that the clock
+	// measures processing, not the group's first rebalance.
+	// The group is settled when it has owned every partition for 300 ms:
+	// a rebalance in the middle of the run would redeliver records (there
+	// are no commits to resume from) and blur the figures.
+	for settled := 0; settled < 3; {
+		if assigned.Load() == int64(r.Partitions) {
+			settled++
+		} else {
+			settled = 0
+		}
+		select {
+		case <-ctx.Done():
+			cancel()
+			wg.Wait()
+			return res, fmt.Errorf("%s: the group of %d did not take all %d partitions within 2 minutes", k.Name, r.Consumers, r.Partitions)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	// The records carry the partition Partition chose (franz-go's
+	// Java-compatible partitioner), so the lag below is counted per
+	// partition exactly.
+	prod, err := k.Client(kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return res, err
+	}
+	defer prod.Close()
+	produced := make([]int64, r.Partitions)
+	start()
+	for _, e := range events {
+		key := e.Key
+		if rs != nil && hot(e.Key) {
+			key = fmt.Sprintf("%s#%d", e.Key, e.Seq%r.Salts)
+		}
+		p, err := Partition([]byte(key), r.Partitions)
+		if err != nil {
+			return res, err
+		}
+		produced[p]++
+		prod.Produce(ctx, &kgo.Record{Key: []byte(key), Value: fmt.Appendf(nil, "%s|%d", e.Key, e.Seq), Partition: int32(p)}, nil)
+	}
+	if err := prod.Flush(ctx); err != nil {
+		return res, fmt.Errorf("produce to %s: %w", topic, err)
+	}
+	tick := time.NewTicker(r.SampleEvery)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			lag := make([]int64, r.Partitions)
+			for p := range lag {
+				lag[p] = produced[p] - processed[p].Load()
+			}
+			res.Lag = append(res.Lag, lag)
+			res.LagAt = append(res.LagAt, time.Since(began))
+		}
+	}
+	res.Took = time.Since(began)
+	cancel()
+	wg.Wait()
+	if runErr != nil {
+		return res, runErr
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(distinct) < len(events) {
+		return res, fmt.Errorf("%s: %d of %d events were processed within 2 minutes", k.Name, len(distinct), len(events))
+	}
+	res.Lag = append(res.Lag, make([]int64, r.Partitions))
+	res.LagAt = append(res.LagAt, res.Took)
+	res.RecordsPerSec = float64(len(events)) / res.Took.Seconds()
+	res.Report = ref.Check(history.History{Sent: events, Got: got})
+	if rs != nil {
+		res.Reseq = rs.Stats()
+	}
+	return res, nil
+}
+
+var runs atomic.Int64
+
+// deleteTopic removes an experiment's topic.
+func deleteTopic(k *engines.KafkaEngine, topic string) {
+	cl, err := k.Client()
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = kadm.NewClient(cl).DeleteTopics(ctx, topic)
+}
