@@ -1,0 +1,157 @@
+package ordering
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/ordering/history"
+	ref "github.com/dsgym/dsgym/solutions/ordering"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Retried is one Retries run.
+type Retried struct {
+	Engine     string
+	Idempotent bool
+	InFlight   int // produce requests in flight per broker
+	Records    int
+	Report     history.Report
+	Took       time.Duration
+}
+
+// Retries shows why idempotence matters for order, not only for
+// duplicates. One user's events 0..records-1 go to a one-partition topic
+// in small batches, up to inFlight produce requests at a time. kfake
+// fails the third produce request with NOT_LEADER_FOR_PARTITION without
+// appending it, as a broker does during a leader change, so the producer
+// retries that batch, after the requests behind it were already sent.
+// Without idempotence, those land first and the retried batch after
+// them: the partition's log itself is out of order. With idempotence the
+// broker refuses the batches behind the gap in sequence numbers
+// (OUT_OF_ORDER_SEQUENCE_NUMBER) and the client resends them in order,
+// which is how Kafka keeps order for any max.in.flight.requests.per.connection
+// up to 5 (the Java client's enable.idempotence documentation). kfake
+// only: the fault needs its control hooks. inFlight applies without
+// idempotence; with it, franz-go fixes the limit at 5.
+func Retries(ctx context.Context, k *engines.KafkaEngine, idempotent bool, inFlight, records int) (Retried, error) {
+	r := Retried{Engine: k.Name, Idempotent: idempotent, InFlight: inFlight, Records: records}
+	switch {
+	case k.Fake == nil:
+		return r, fmt.Errorf("%s: Retries fails a produce request with kfake's control hook; run it on the embedded engine", k.Name)
+	case inFlight < 1 || inFlight > 5:
+		return r, fmt.Errorf("requests in flight must be between 1 and 5 (Kafka's limit with idempotence), not %d", inFlight)
+	case records < 10 || records > 100_000:
+		return r, fmt.Errorf("records must be between 10 and 100000, not %d", records)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	topic := fmt.Sprintf("ordering-retries-%d-%d", time.Now().UnixNano(), runs.Add(1))
+	if err := k.CreateTopic(ctx, topic, 1, -1); err != nil {
+		return r, err
+	}
+	defer deleteTopic(k, topic)
+	// Produce v13 (Kafka 4) names topics by id.
+	id, err := topicID(ctx, k, topic)
+	if err != nil {
+		return r, err
+	}
+	seen := 0
+	k.Fake.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		pr := req.(*kmsg.ProduceRequest)
+		if len(pr.Topics) == 0 || (pr.Topics[0].Topic != topic && pr.Topics[0].TopicID != id) {
+			return nil, nil, false
+		}
+		// franz-go sends a second request for a partition only once one
+		// succeeded on the connection (its issue #223), so the first
+		// requests go through and the third fails.
+		if seen++; seen < 3 {
+			return nil, nil, false
+		}
+		// Hold the failure back while the requests behind it are handled,
+		// as a slow leader change would.
+		k.Fake.SleepControl(func() { time.Sleep(100 * time.Millisecond) })
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		resp.Version = pr.Version
+		for _, t := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic, rt.TopicID = t.Topic, t.TopicID
+			for _, p := range t.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.NotLeaderForPartition.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	opts := []kgo.Opt{
+		kgo.DefaultProduceTopic(topic),
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(512),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
+		kgo.MetadataMinAge(50 * time.Millisecond),
+	}
+	if idempotent {
+		r.InFlight = 5 // franz-go's own, fixed when idempotent
+	} else {
+		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(inFlight))
+	}
+	cl, err := k.Client(opts...)
+	if err != nil {
+		return r, err
+	}
+	defer cl.Close()
+	sent := make([]history.Event, records)
+	began := time.Now()
+	for i := range sent {
+		sent[i] = history.Event{Key: User(0), Seq: i}
+		cl.Produce(ctx, &kgo.Record{Key: []byte(User(0)), Value: fmt.Appendf(nil, "%s|%d", User(0), i)}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return r, fmt.Errorf("produce: %w", err)
+	}
+	r.Took = time.Since(began)
+	reader, err := k.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(20*time.Millisecond))
+	if err != nil {
+		return r, err
+	}
+	defer reader.Close()
+	var got []history.Delivery
+	for len(got) < records && ctx.Err() == nil {
+		reader.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
+			user, seqText, _ := strings.Cut(string(rec.Value), "|")
+			seq, _ := strconv.Atoi(seqText)
+			got = append(got, history.Delivery{Event: history.Event{Key: user, Seq: seq}, Partition: rec.Partition, Offset: rec.Offset})
+		})
+	}
+	if len(got) < records {
+		return r, fmt.Errorf("read back %d of %d records within a minute", len(got), records)
+	}
+	r.Report = ref.Check(history.History{Sent: sent, Got: got})
+	return r, nil
+}
+
+// topicID returns topic's id.
+func topicID(ctx context.Context, k *engines.KafkaEngine, topic string) ([16]byte, error) {
+	cl, err := k.Client()
+	if err != nil {
+		return [16]byte{}, err
+	}
+	defer cl.Close()
+	td, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err == nil {
+		err = td.Error()
+	}
+	if err != nil {
+		return [16]byte{}, fmt.Errorf("the id of %s: %w", topic, err)
+	}
+	return td[topic].ID, nil
+}
