@@ -133,3 +133,27 @@ func gcd(a, b int) int {
 	}
 	return a
 }
+
+// Vector is one of Kafka's published murmur2 test vectors.
+type Vector struct {
+	Key  string
+	Hash int32 // Utils.murmur2(key.getBytes()), a signed Java int
+}
+
+// JavaMurmur2 are the vectors of Kafka's own test of its hash
+// (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java,
+// testMurmur2).
+var JavaMurmur2 = []Vector{
+	{"21", -973932308},
+	{"foobar", -790332482},
+	{"a-little-bit-long-string", -985981536},
+	{"a-little-bit-longer-string", -1486304829},
+	{"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
+	{"abc", 479470107},
+}
+
+// PositiveHash is Java's Utils.toPositive(Utils.murmur2(key)), read from
+// franz-go's partitioner: with 2^31 partitions, hash mod n is the hash.
+func PositiveHash(key []byte) uint32 {
+	return uint32(partitioners[Murmur2].Partition(&kgo.Record{Key: key}, 1<<31))
+}

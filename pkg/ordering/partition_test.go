@@ -8,40 +8,26 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// javaMurmur2 are the vectors of Kafka's own test of its hash
-// (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java,
-// testMurmur2): Utils.murmur2(bytes) as a signed Java int.
-var javaMurmur2 = []struct {
-	key  string
-	hash int32
-}{
-	{"21", -973932308},
-	{"foobar", -790332482},
-	{"a-little-bit-long-string", -985981536},
-	{"a-little-bit-longer-string", -1486304829},
-	{"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
-	{"abc", 479470107},
-}
-
 // With 2^31 partitions, Java's toPositive(murmur2(key)) % n is the
 // positive hash itself, so franz-go's partitioner gives the hash away.
 func TestFranzGoHashesKeysAsKafkaUtilsMurmur2(t *testing.T) {
 	p := kgo.StickyKeyPartitioner(nil).ForTopic("")
-	for _, v := range javaMurmur2 {
-		t.Run(v.key, func(t *testing.T) {
-			got := p.Partition(&kgo.Record{Key: []byte(v.key)}, 1<<31)
-			require.Equal(t, int(uint32(v.hash)&0x7fffffff), got)
+	for _, v := range JavaMurmur2 {
+		t.Run(v.Key, func(t *testing.T) {
+			got := p.Partition(&kgo.Record{Key: []byte(v.Key)}, 1<<31)
+			require.Equal(t, int(uint32(v.Hash)&0x7fffffff), got)
+			require.Equal(t, uint32(v.Hash)&0x7fffffff, PositiveHash([]byte(v.Key)))
 		})
 	}
 }
 
 func TestPartitionIsJavasPartitionForKey(t *testing.T) {
-	for _, v := range javaMurmur2 {
+	for _, v := range JavaMurmur2 {
 		for _, n := range []int{1, 3, 6, 12, 50, 64, 1000} {
-			t.Run(fmt.Sprintf("%s over %d", v.key, n), func(t *testing.T) {
-				got, err := Partition([]byte(v.key), n)
+			t.Run(fmt.Sprintf("%s over %d", v.Key, n), func(t *testing.T) {
+				got, err := Partition([]byte(v.Key), n)
 				require.NoError(t, err)
-				require.Equal(t, int(uint32(v.hash)&0x7fffffff)%n, got)
+				require.Equal(t, int(uint32(v.Hash)&0x7fffffff)%n, got)
 			})
 		}
 	}
