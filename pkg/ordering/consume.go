@@ -107,9 +107,11 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 		got       []history.Delivery
 		distinct  = map[history.Event]bool{}
 		processed = make([]atomic.Int64, r.Partitions)
+		warmed    = make([]atomic.Bool, r.Partitions)
 		assigned  atomic.Int64
 		done      = make(chan struct{})
 		doneOnce  sync.Once
+		doneAt    time.Time // when the last event was processed
 		runErr    error
 	)
 	res.PerConsumer = make([]int, r.Consumers)
@@ -159,7 +161,13 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 					return
 				}
 				var recs []*kgo.Record
-				fs.EachRecord(func(rec *kgo.Record) { recs = append(recs, rec) })
+				fs.EachRecord(func(rec *kgo.Record) {
+					if string(rec.Key) == warmKey {
+						warmed[rec.Partition].Store(true)
+						return
+					}
+					recs = append(recs, rec)
+				})
 				if len(recs) == 0 {
 					continue
 				}
@@ -185,7 +193,7 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 					got = append(got, d)
 				}
 				if len(distinct) >= len(events) {
-					doneOnce.Do(func() { close(done) })
+					doneOnce.Do(func() { doneAt = time.Now(); close(done) })
 				}
 				mu.Unlock()
 			}
@@ -218,6 +226,32 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 		return res, err
 	}
 	defer prod.Close()
+	// One record to every partition first, outside the clock: a real
+	// broker may take a moment before a new topic's partitions all
+	// accept writes, and the producer must learn their leaders.
+	var warm []*kgo.Record
+	for p := range r.Partitions {
+		warm = append(warm, &kgo.Record{Key: []byte(warmKey), Partition: int32(p)})
+	}
+	if err := prod.ProduceSync(ctx, warm...).FirstErr(); err != nil {
+		return res, fmt.Errorf("warm up %s: %w", topic, err)
+	}
+	// ... and the clock starts once every partition's consumer has read
+	// its warm-up record: the first fetch of a partition can take half a
+	// second on a real broker, which is start-up, not throughput.
+	for p := 0; p < r.Partitions; {
+		if warmed[p].Load() {
+			p++
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			cancel()
+			wg.Wait()
+			return res, fmt.Errorf("%s: partition %d's consumer read nothing within 2 minutes", k.Name, p)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	produced := make([]int64, r.Partitions)
 	start()
 	for _, e := range events {
@@ -253,9 +287,11 @@ loop:
 			res.LagAt = append(res.LagAt, time.Since(began))
 		}
 	}
-	res.Took = time.Since(began)
 	cancel()
 	wg.Wait()
+	// From the first record produced to the last processed (the
+	// producer's Flush may return later: it waits for every ack).
+	res.Took = doneAt.Sub(began)
 	if runErr != nil {
 		return res, runErr
 	}
@@ -275,6 +311,10 @@ loop:
 }
 
 var runs atomic.Int64
+
+// warmKey marks the records Consume writes before the clock starts; the
+// consumers skip them.
+const warmKey = "__warm__"
 
 // deleteTopic removes an experiment's topic.
 func deleteTopic(k *engines.KafkaEngine, topic string) {
