@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -251,9 +252,25 @@ func (s *Stream) Close(ctx context.Context) error {
 	if s.conn.IsClosed() {
 		return nil
 	}
+	// End the copy mode the way the protocol says (CopyDone, then wait for
+	// the server's): the server handles the status update before the
+	// CopyDone behind it, so the confirmed position is in when it answers.
+	// Closing the socket right after the update is not enough: a server
+	// busy sending WAL can fail on the closed socket before it reads the
+	// update, and a reopened stream then replays an acknowledged
+	// transaction (CI saw it once).
 	_, err := s.sendStatus(false)
+	if err == nil {
+		_ = s.conn.Conn().SetDeadline(time.Now().Add(closeWait))
+		if _, cerr := pglogrepl.SendStandbyCopyDone(ctx, s.conn); cerr != nil && !pgconn.Timeout(cerr) && !errors.Is(cerr, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("cdc: ending the stream on slot %s: %w", s.slot, cerr)
+		}
+	}
 	return errors.Join(err, s.conn.Close(ctx))
 }
+
+// closeWait bounds how long Close waits for the server to end the stream.
+const closeWait = 2 * time.Second
 
 // Abandon closes the connection without telling the server anything
 // more: what a crashed consumer does. For tests and crash experiments.
