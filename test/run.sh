@@ -146,7 +146,7 @@ engines_tests() {
     exports=$("$DSGYM_BIN/dsgym" engines start kafka-cluster)
     eval "$exports"
     export DSGYM_KAFKA_CLUSTER="$DSGYM_KAFKA_BROKERS"
-    go test -count=1 -timeout 10m -run 'Cluster' -v ./pkg/engines/ 2>&1 | grep -v '^=== '
+    go test -count=1 -timeout 10m -run 'Cluster' -v ./pkg/engines/ ./pkg/ordering/ 2>&1 | grep -v '^=== '
     "$DSGYM_BIN/dsgym" engines status
     loopback_only
     "$DSGYM_BIN/dsgym" engines stop

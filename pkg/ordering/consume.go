@@ -201,7 +201,7 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 	}
 	// Produce only once the group owns every partition, so that the clock
 	// measures processing, not the group's first rebalance.
-	// The group is settled when it has owned every partition for 300 ms:
+	// The group is settled when it has owned every partition for 120 ms:
 	// a rebalance in the middle of the run would redeliver records (there
 	// are no commits to resume from) and blur the figures.
 	for settled := 0; settled < 3; {
@@ -215,7 +215,7 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 			cancel()
 			wg.Wait()
 			return res, fmt.Errorf("%s: the group of %d did not take all %d partitions within 2 minutes", k.Name, r.Consumers, r.Partitions)
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(40 * time.Millisecond):
 		}
 	}
 	// The records carry the partition Partition chose (franz-go's
