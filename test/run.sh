@@ -146,7 +146,8 @@ engines_tests() {
     exports=$("$DSGYM_BIN/dsgym" engines start kafka-cluster)
     eval "$exports"
     export DSGYM_KAFKA_CLUSTER="$DSGYM_KAFKA_BROKERS"
-    go test -count=1 -timeout 10m -run 'Cluster' -v ./pkg/engines/ ./pkg/ordering/ 2>&1 | grep -v '^=== '
+    # -p 1: the packages' cluster tests kill brokers, one package at a time.
+    go test -p 1 -count=1 -timeout 10m -run 'Cluster' -v ./pkg/engines/ ./pkg/ordering/ 2>&1 | grep -v '^=== '
     "$DSGYM_BIN/dsgym" engines status
     loopback_only
     "$DSGYM_BIN/dsgym" engines stop
