@@ -72,6 +72,13 @@ type Churn struct {
 	// Restarts counts instances that closed and started over after End
 	// failed (a broker restart does that).
 	Restarts int
+	// Invisible counts transactions End reported committed whose records
+	// the read_committed output does not hold: the broker aborted them
+	// after all (a restart can). Their input offsets were not committed
+	// either, so another instance processed the batch again; the run
+	// ends when the group's committed offsets reach the input's end, not
+	// when the instances believe they committed every record.
+	Invisible int
 	// CoordinatorRequests counts the requests the instances sent to the
 	// transaction and group coordinators, by request name.
 	CoordinatorRequests map[string]int
@@ -175,6 +182,7 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 	var (
 		mu      sync.Mutex
 		aborted = map[string]bool{}
+		claimed []string // writers End reported committed
 		done    atomic.Int64 // input records committed
 		runErr  error
 		wg      sync.WaitGroup
@@ -295,6 +303,7 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			mu.Lock()
 			if committed && endErr == nil {
 				c.Commits++
+				claimed = append(claimed, writer)
 			} else {
 				c.Aborts++
 				aborted[writer] = true
@@ -305,8 +314,8 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 				return false, fmt.Errorf("transaction %s: fenced, but every instance has its own transactional.id: %w", writer, endErr)
 			case endErr != nil:
 				return true, nil
-			case committed && done.Add(int64(len(rs))) >= int64(cfg.Records):
-				finishOnce.Do(func() { close(finished) })
+			case committed:
+				done.Add(int64(len(rs)))
 			}
 		}
 	}
@@ -385,6 +394,9 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			mu.Lock()
 			c.Lag = append(c.Lag, LagAt{At: time.Since(began), Records: l.Lag.TotalByTopic()[in].Lag})
 			mu.Unlock()
+			if drained(l.Lag, in, cfg.Partitions) {
+				finishOnce.Do(func() { close(finished) })
+			}
 		}
 	}()
 	select {
@@ -408,7 +420,33 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		return c, err
 	}
 	c.Report = Check(History{Inputs: inputs, Aborted: aborted, Reads: reads})
+	seen := map[string]bool{}
+	for _, r := range reads {
+		seen[r.Writer] = true
+	}
+	for _, w := range claimed {
+		if !seen[w] {
+			c.Invisible++
+		}
+	}
 	return c, nil
+}
+
+// drained reports whether the group has committed every partition of
+// topic up to its end offset: the ground truth that every input record
+// was processed, which the instances' own count of commits is not (End
+// can report a commit the broker later aborts).
+func drained(lag kadm.GroupLag, topic string, partitions int) bool {
+	ps := lag[topic]
+	if len(ps) < partitions {
+		return false
+	}
+	for _, p := range ps {
+		if p.Err != nil || p.Commit.At < 0 || p.Lag != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // RebalanceSweep runs Rebalances for every configuration, workers at a
