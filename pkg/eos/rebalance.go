@@ -182,7 +182,7 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 	var (
 		mu      sync.Mutex
 		aborted = map[string]bool{}
-		claimed []string // writers End reported committed
+		claimed []string     // writers End reported committed
 		done    atomic.Int64 // input records committed
 		runErr  error
 		wg      sync.WaitGroup
