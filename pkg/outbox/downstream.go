@@ -1,0 +1,159 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ApplyFunc applies one output event downstream inside tx, at most once
+// per event id however often the topic carries it, and reports whether
+// it applied it (false: a duplicate).
+type ApplyFunc func(ctx context.Context, tx *sql.Tx, eventID string, e Event) (bool, error)
+
+// ApplyOnce is the reference ApplyFunc: the event id goes into the
+// downstream inbox first; only a new id updates the customer's totals
+// and appends to the applied log.
+func ApplyOnce(ctx context.Context, tx *sql.Tx, eventID string, e Event) (bool, error) {
+	res, err := tx.ExecContext(ctx, "INSERT INTO downstream_inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING", eventID)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	return true, applyEffect(ctx, tx, eventID, e)
+}
+
+// applyEffect is the downstream effect itself: not idempotent (a second
+// call counts the order twice), which is why ApplyOnce guards it.
+func applyEffect(ctx context.Context, tx *sql.Tx, eventID string, e Event) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO downstream_totals (customer_id, orders, amount, last_order) VALUES ($1, 1, $2, $3)
+		ON CONFLICT (customer_id) DO UPDATE SET orders = downstream_totals.orders + 1, amount = downstream_totals.amount + excluded.amount, last_order = excluded.last_order`,
+		e.Customer, e.Amount, e.Order); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO downstream_applied (event_id, customer_id) VALUES ($1, $2)", eventID, e.Customer)
+	return err
+}
+
+// Downstream consumes the output topic in a consumer group and applies
+// each batch in one database transaction, committing its offsets after.
+type Downstream struct {
+	db    *sql.DB
+	cl    *kgo.Client
+	apply ApplyFunc
+	crash *Crash
+	batch int
+	// Applied and Duplicates count events applied and events the inbox
+	// recognised.
+	Applied, Duplicates int
+}
+
+// DownstreamConfig shapes a Downstream.
+type DownstreamConfig struct {
+	Topic, Group string
+	Batch        int       // default 100
+	Apply        ApplyFunc // default ApplyOnce
+}
+
+// NewDownstream joins the consumer group.
+func NewDownstream(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg DownstreamConfig, crash *Crash) (*Downstream, error) {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 100
+	}
+	if cfg.Apply == nil {
+		cfg.Apply = ApplyOnce
+	}
+	db, err := d.Open()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := k.Client(
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(50*time.Millisecond),
+	)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Downstream{db: db, cl: cl, apply: cfg.Apply, crash: crash, batch: cfg.Batch}, nil
+}
+
+// Step consumes one batch, waiting at most wait, and returns how many
+// records it read.
+func (s *Downstream) Step(ctx context.Context, wait time.Duration) (int, error) {
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	fs := s.cl.PollRecords(pctx, s.batch)
+	cancel()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	rs := fs.Records()
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("downstream: begin: %w", err)
+	}
+	var applied, dups int
+	for _, r := range rs {
+		id := header(r, IDHeader)
+		var e Event
+		if id == "" {
+			tx.Rollback()
+			return 0, fmt.Errorf("downstream: %s/%d@%d has no %q header", r.Topic, r.Partition, r.Offset, IDHeader)
+		}
+		if err := json.Unmarshal(r.Value, &e); err != nil {
+			tx.Rollback()
+			return 0, fmt.Errorf("downstream: %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+		}
+		ok, err := s.apply(ctx, tx, id, e)
+		if err != nil {
+			tx.Rollback()
+			return 0, fmt.Errorf("downstream: event %s: %w", id, err)
+		}
+		if ok {
+			applied++
+		} else {
+			dups++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("downstream: commit: %w", err)
+	}
+	s.Applied += applied
+	s.Duplicates += dups
+	if s.crash.hit(DownstreamBeforeOffsets) {
+		return 0, ErrCrashed
+	}
+	if err := s.cl.CommitRecords(ctx, rs...); err != nil && !errors.Is(err, context.Canceled) {
+		return len(rs), fmt.Errorf("downstream: offset commit: %w", err)
+	}
+	return len(rs), nil
+}
+
+// Close leaves the group and closes the connections.
+func (s *Downstream) Close() {
+	s.cl.Close()
+	s.db.Close()
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

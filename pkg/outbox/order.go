@@ -1,0 +1,92 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Order is one input record: an order placed by a customer. It is keyed
+// by customer on the input topic, so one customer's orders are in one
+// partition, in the order they were placed.
+type Order struct {
+	ID       string `json:"order"`
+	Customer string `json:"customer"`
+	Amount   int64  `json:"amount"`
+	// Partition and Offset are where the order was written.
+	Partition int32 `json:"-"`
+	Offset    int64 `json:"-"`
+}
+
+// Event is the payload of one outbox row and of the output record the
+// relay publishes: the order enriched with its customer's region and
+// name.
+type Event struct {
+	Order    string `json:"order"`
+	Customer string `json:"customer"`
+	Amount   int64  `json:"amount"`
+	Region   string `json:"region"`
+	Name     string `json:"name"`
+}
+
+// Headers carried by every output record.
+const (
+	// IDHeader is the event id (Debezium's router copies the outbox id
+	// to a header named "id" too): the downstream inbox's key.
+	IDHeader = "id"
+	// TraceHeader is the trace id written with the outbox row.
+	TraceHeader = "trace_id"
+)
+
+// WriteOrders produces n orders, from customers customers drawn by r,
+// to topic and returns them with their offsets. Every malformedEvery-th
+// record (0: none) is not JSON, to exercise the pipeline's rejection
+// path.
+func WriteOrders(ctx context.Context, k *engines.KafkaEngine, topic string, n, customers, malformedEvery int, r *rand.Rand) ([]Order, error) {
+	cl, err := k.Client(kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	orders := make([]Order, n)
+	recs := make([]*kgo.Record, n)
+	for i := range n {
+		o := Order{ID: "o" + strconv.Itoa(i), Customer: CustomerID(r.IntN(customers)), Amount: 1 + r.Int64N(999)}
+		v, _ := json.Marshal(o)
+		if malformedEvery > 0 && (i+1)%malformedEvery == 0 {
+			v = []byte(`{"order": "` + o.ID + `", "amount": `) // cut short
+			o.Customer = ""
+		}
+		orders[i] = o
+		recs[i] = &kgo.Record{Key: []byte(o.Customer), Value: v}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return nil, fmt.Errorf("outbox: write the orders to %s: %w", topic, err)
+	}
+	for i, rec := range recs {
+		orders[i].Partition, orders[i].Offset = rec.Partition, rec.Offset
+	}
+	return orders, nil
+}
+
+// parseOrder decodes an input record's value.
+func parseOrder(v []byte) (Order, error) {
+	var o Order
+	if err := json.Unmarshal(v, &o); err != nil {
+		return o, fmt.Errorf("not an order: %v", err)
+	}
+	switch {
+	case o.ID == "":
+		return o, fmt.Errorf("not an order: no order id")
+	case o.Customer == "":
+		return o, fmt.Errorf("order %s: no customer", o.ID)
+	case o.Amount <= 0:
+		return o, fmt.Errorf("order %s: amount %d is not positive", o.ID, o.Amount)
+	}
+	return o, nil
+}

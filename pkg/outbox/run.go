@@ -1,0 +1,320 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/dsgym/dsgym/pkg/cdc"
+	"github.com/dsgym/dsgym/pkg/engines"
+)
+
+// Config shapes one Run.
+type Config struct {
+	Relay RelayKind
+	// Orders, Customers, Partitions and Batch shape the load (defaults
+	// 200 orders from 8 customers on 4 partitions, 20 records per batch
+	// in every component).
+	Orders, Customers, Partitions, Batch int
+	// MalformedEvery makes every n-th input record malformed (0: none).
+	MalformedEvery int
+	// ConfirmEvery is LogRelay's transactions per confirmation.
+	ConfirmEvery int
+	// Purge is the outbox purge strategy (default KeepRows for polling,
+	// DeleteAfterInsert for log-based CDC).
+	Purge Purge
+	// Crash is the one crash of the run (zero: none).
+	Crash Crash
+	// Seed draws the orders and the interleaving of the components.
+	Seed uint64
+	// Write and Apply replace the ingest's and the downstream's step (an
+	// exercise's version, say); nil: WriteOrder and ApplyOnce.
+	Write WriteFunc
+	Apply ApplyFunc
+}
+
+func (c *Config) defaults() {
+	if c.Relay == "" {
+		c.Relay = Polling
+	}
+	if c.Orders <= 0 {
+		c.Orders = 200
+	}
+	if c.Customers <= 0 {
+		c.Customers = 8
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 4
+	}
+	if c.Batch <= 0 {
+		c.Batch = 20
+	}
+	if c.Purge == "" {
+		c.Purge = KeepRows
+		if c.Relay == LogBased {
+			c.Purge = DeleteAfterInsert
+		}
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Relay != Polling && c.Relay != LogBased:
+		return fmt.Errorf("outbox: relay %q: want %q or %q", c.Relay, Polling, LogBased)
+	case c.Orders > MaxOrders:
+		return fmt.Errorf("outbox: at most %d orders per run, not %d", MaxOrders, c.Orders)
+	case c.Partitions > 64 || c.Customers > 10_000 || c.Batch > 10_000:
+		return fmt.Errorf("outbox: at most 64 partitions, 10000 customers and batches of 10000 (got %d, %d, %d)", c.Partitions, c.Customers, c.Batch)
+	case c.Crash.At != "" && c.Crash.After < 1:
+		return fmt.Errorf("outbox: crash at %q: After must be at least 1, not %d", c.Crash.At, c.Crash.After)
+	case c.Relay == Polling && c.Purge == DeleteAfterInsert:
+		return fmt.Errorf("outbox: the polling relay cannot publish rows deleted after insert; use %q with it", LogBased)
+	}
+	return nil
+}
+
+// MaxOrders bounds one Run.
+const MaxOrders = 200_000
+
+// MaxRun bounds one Run's duration.
+const MaxRun = 2 * time.Minute
+
+// Result is one Run's outcome.
+type Result struct {
+	Config
+	Kafka, Database string
+	// Crashed reports whether the crash fired; Restarts counts component
+	// restarts.
+	Crashed  bool
+	Restarts int
+	// Relay sums the relay's lives.
+	Relay RelayStats
+	// Skipped counts input records the ingest's inbox recognised;
+	// DownstreamDuplicates the events the downstream inbox recognised.
+	Skipped, DownstreamDuplicates int
+	Report                        Report
+	Took                          time.Duration
+}
+
+var runs atomic.Int64
+
+// Run writes cfg.Orders orders to a new input topic and runs the whole
+// pipeline on new tables and topics: the ingest consumer, the relay and
+// the downstream consumer, one step at a time in an order drawn from
+// cfg.Seed, with cfg.Crash injected. A component that crashes is closed
+// and started again (its replacement resumes from what is durable: the
+// database, the committed Kafka offsets, the replication slot). When
+// every order has taken effect downstream and everything is idle, the
+// checker reads the database and the output topic.
+func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngine, cfg Config) (Result, error) {
+	cfg.defaults()
+	res := Result{Config: cfg, Kafka: k.Name, Database: dbe.Name}
+	if err := cfg.validate(); err != nil {
+		return res, err
+	}
+	if cfg.Relay == LogBased && !dbe.Real {
+		return res, errors.New("outbox: log-based CDC needs PostgreSQL: run make postgres and set DSGYM_POSTGRES_URL, or use the polling relay")
+	}
+	ctx, cancel := context.WithTimeout(ctx, MaxRun)
+	defer cancel()
+	began := time.Now()
+	n := runs.Add(1)
+	name := fmt.Sprintf("outbox-%d-%d", os.Getpid(), n)
+	in, out := name+"-in", name+"-out"
+	for _, t := range []string{in, out} {
+		if err := k.CreateTopic(ctx, t, int32(cfg.Partitions), -1); err != nil {
+			return res, err
+		}
+	}
+	defer deleteTopics(k, in, out)
+	d, err := NewDatabase(ctx, dbe, cfg.Customers)
+	if err != nil {
+		return res, err
+	}
+	defer d.Close()
+	slot := fmt.Sprintf("dsgym_outbox_%d_%d", os.Getpid(), n)
+	if cfg.Relay == LogBased {
+		if err := SetupLog(ctx, d, slot, slot); err != nil {
+			return res, err
+		}
+		defer dropLog(d, slot)
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 9))
+	orders, err := WriteOrders(ctx, k, in, cfg.Orders, cfg.Customers, cfg.MalformedEvery, r)
+	if err != nil {
+		return res, err
+	}
+	ends := map[int32]int64{}
+	for _, o := range orders {
+		ends[o.Partition] = max(ends[o.Partition], o.Offset+1)
+	}
+
+	crash := cfg.Crash
+	lives := 0
+	newIngest := func() (*Ingest, error) {
+		lives++
+		return NewIngest(ctx, d, k, fmt.Sprintf("i%d", lives), IngestConfig{Topic: in, Group: name + "-ingest", Batch: cfg.Batch, Purge: cfg.Purge, Write: cfg.Write}, &crash)
+	}
+	newRelay := func() (Relay, error) {
+		if cfg.Relay == LogBased {
+			return NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery}, &crash)
+		}
+		return NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge}, &crash)
+	}
+	newDown := func() (*Downstream, error) {
+		return NewDownstream(ctx, d, k, DownstreamConfig{Topic: out, Group: name + "-down", Batch: cfg.Batch, Apply: cfg.Apply}, &crash)
+	}
+	ing, err := newIngest()
+	if err != nil {
+		return res, err
+	}
+	relay, err := newRelay()
+	if err != nil {
+		ing.Close()
+		return res, err
+	}
+	down, err := newDown()
+	if err != nil {
+		ing.Close()
+		relay.Close()
+		return res, err
+	}
+	committed := map[int32]int64{}
+	addRelay := func(s RelayStats) {
+		res.Relay.Published += s.Published
+		res.Relay.Confirms += s.Confirms
+		res.Relay.Latency = append(res.Relay.Latency, s.Latency...)
+	}
+	defer func() {
+		ing.Close()
+		relay.Close()
+		down.Close()
+	}()
+	ingestDone := func() bool {
+		for p, end := range ends {
+			if committed[p] < end {
+				return false
+			}
+		}
+		return true
+	}
+	const wait = 20 * time.Millisecond
+	idle := [3]int{} // consecutive empty steps per component
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("outbox: the run did not finish within %v (crash %v)", MaxRun, &crash)
+		}
+		which := r.IntN(3)
+		var got int
+		switch which {
+		case 0:
+			got, err = ing.Step(ctx, wait)
+			for p, o := range ing.Committed {
+				committed[p] = max(committed[p], o)
+			}
+			if errors.Is(err, ErrCrashed) {
+				res.Skipped += ing.Skipped
+				ing.Close()
+				res.Restarts++
+				ing, err = newIngest()
+			}
+		case 1:
+			got, err = relay.Step(ctx, wait)
+			if errors.Is(err, ErrCrashed) {
+				addRelay(relay.Stats())
+				relay.Close()
+				res.Restarts++
+				relay, err = newRelay()
+				if err != nil {
+					relay = nopRelay{}
+				}
+			}
+		case 2:
+			got, err = down.Step(ctx, wait)
+			if errors.Is(err, ErrCrashed) {
+				res.DownstreamDuplicates += down.Duplicates
+				down.Close()
+				res.Restarts++
+				down, err = newDown()
+			}
+		}
+		if err != nil {
+			return res, err
+		}
+		if got > 0 {
+			idle[which] = 0
+		} else {
+			idle[which]++
+		}
+		if idle[0] >= 2 && idle[1] >= 2 && idle[2] >= 2 && ingestDone() {
+			done, err := settled(ctx, d)
+			if err != nil {
+				return res, err
+			}
+			if done {
+				break
+			}
+			idle = [3]int{}
+		}
+	}
+	res.Took = time.Since(began)
+	res.Crashed = crash.Fired()
+	res.Skipped += ing.Skipped
+	res.DownstreamDuplicates += down.Duplicates
+	addRelay(relay.Stats())
+	h, err := Collect(ctx, d, k, orders, out)
+	if err != nil {
+		return res, err
+	}
+	res.Report = Check(h)
+	return res, nil
+}
+
+// settled reports whether every committed order took effect downstream.
+func settled(ctx context.Context, d *Database) (bool, error) {
+	db, err := d.Open()
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	var orders, applied int
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM downstream_inbox)").Scan(&orders, &applied); err != nil {
+		return false, fmt.Errorf("outbox: progress: %w", err)
+	}
+	return applied >= orders, nil
+}
+
+// nopRelay stands in for a relay that could not restart, so the deferred
+// Close has something to close.
+type nopRelay struct{}
+
+func (nopRelay) Step(context.Context, time.Duration) (int, error) { return 0, nil }
+func (nopRelay) Stats() RelayStats                                { return RelayStats{} }
+func (nopRelay) Close()                                           {}
+
+// dropLog drops a run's slot and publication.
+func dropLog(d *Database, slot string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = cdc.DropSlot(ctx, d.Engine.URL, slot)
+	if db, err := d.Open(); err == nil {
+		_, _ = db.ExecContext(ctx, "DROP PUBLICATION IF EXISTS "+slot) // slot is a checked identifier we built
+		db.Close()
+	}
+}
+
+// deleteTopics removes a run's topics.
+func deleteTopics(k *engines.KafkaEngine, topics ...string) {
+	cl, err := k.Client()
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = kadmClient(cl).DeleteTopics(ctx, topics...)
+}

@@ -1,0 +1,61 @@
+package outbox
+
+import (
+	"context"
+	"testing"
+
+	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/engines/enginetest"
+	"github.com/stretchr/testify/require"
+)
+
+func kafkaFor(t *testing.T, real bool) *engines.KafkaEngine {
+	t.Helper()
+	var opts []engines.KafkaOption
+	if real {
+		enginetest.Need(t, engines.KafkaBrokersEnv)
+	} else {
+		opts = append(opts, engines.Embedded())
+	}
+	k, err := engines.Kafka(context.Background(), opts...)
+	require.NoError(t, err)
+	t.Cleanup(k.Close)
+	return k
+}
+
+func sqlite() *engines.DatabaseEngine {
+	return &engines.DatabaseEngine{Name: "SQLite, in process", Driver: "sqlite"}
+}
+
+func postgres(t *testing.T) *engines.DatabaseEngine {
+	t.Helper()
+	enginetest.Need(t, engines.PostgresURLEnv)
+	d, err := engines.Postgres(context.Background())
+	require.NoError(t, err)
+	return d
+}
+
+func TestACrashFreeRunIsExactlyOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		relay RelayKind
+		pg    bool
+	}{
+		{"polling on SQLite", Polling, false},
+		{"polling on PostgreSQL", Polling, true},
+		{"log-based on PostgreSQL", LogBased, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := sqlite()
+			if tc.pg {
+				db = postgres(t)
+			}
+			res, err := Run(context.Background(), kafkaFor(t, false), db, Config{Relay: tc.relay, Seed: 1, MalformedEvery: 50})
+			require.NoError(t, err)
+			t.Logf("%s: %v; %d restarts, took %v", tc.name, res.Report, res.Restarts, res.Took)
+			require.True(t, res.Report.OK(), "%v", res.Report)
+			require.Equal(t, 4, res.Report.Rejected, "every 50th of 200 orders is malformed")
+			require.Zero(t, res.Report.PublishedDuplicates)
+		})
+	}
+}
