@@ -66,7 +66,8 @@ type Report struct {
 	Lost, DuplicateEffects, Wrong int
 	// Unpublished counts committed orders whose event is on no output
 	// record; Phantom counts output records whose event id no committed
-	// order carries (published, never committed).
+	// order row carries (published but never committed, or superseded
+	// by a second write of the order).
 	Unpublished, Phantom int
 	// OutOfOrder counts events published, for their customer, after an
 	// event of a later order (first publications only).
@@ -97,7 +98,7 @@ func (r Report) Violations() []string {
 	add(r.DuplicateEffects, "%d input orders were applied more than once in the database")
 	add(r.Wrong, "%d order rows do not match their input or its enrichment")
 	add(r.Unpublished, "%d committed orders were never published")
-	add(r.Phantom, "%d published events were never committed")
+	add(r.Phantom, "%d published events belong to no committed order (never committed, or replaced by a second write of the order)")
 	add(r.OutOfOrder, "%d events were published after a later order of the same customer")
 	add(r.DownstreamLost, "%d committed orders never took effect downstream")
 	add(r.DownstreamDuplicates, "%d events took effect downstream more than once")

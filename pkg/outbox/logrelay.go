@@ -26,6 +26,7 @@ type LogRelay struct {
 	table   string
 	crash   *Crash
 	every   int
+	first   bool
 	pending int
 	last    pglogrepl.LSN
 	stats   RelayStats
@@ -40,6 +41,9 @@ type LogRelayConfig struct {
 	// ConfirmEvery is how many transactions are published between two
 	// confirmations (default 1: each one).
 	ConfirmEvery int
+	// confirmFirst is the known-bad order the tests use: confirm the
+	// transaction, then publish it.
+	confirmFirst bool
 }
 
 // SetupLog creates the publication on d's outbox table and the slot,
@@ -74,7 +78,7 @@ func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg L
 		s.Abandon()
 		return nil, err
 	}
-	return &LogRelay{s: s, pub: pub, table: "outbox", crash: crash, every: cfg.ConfirmEvery}, nil
+	return &LogRelay{s: s, pub: pub, table: "outbox", crash: crash, every: cfg.ConfirmEvery, first: cfg.confirmFirst}, nil
 }
 
 // Step publishes one committed transaction's outbox inserts. It returns
@@ -101,6 +105,16 @@ func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
 		}
 		rw.committed = txn.CommitTime
 		rows = append(rows, rw)
+	}
+	if r.first {
+		r.last, r.pending = txn.EndLSN, 1
+		if err := r.s.Ack(txn.EndLSN); err != nil {
+			return 0, err
+		}
+		if _, err := r.s.Flush(ctx); err != nil { // and make sure the server has it
+			return 0, err
+		}
+		r.pending = 0
 	}
 	if len(rows) > 0 && r.crash.hit(RelayBeforePublish) {
 		return 0, ErrCrashed

@@ -35,6 +35,8 @@ type Config struct {
 	// exercise's version, say); nil: WriteOrder and ApplyOnce.
 	Write WriteFunc
 	Apply ApplyFunc
+	// confirmFirst makes LogRelay confirm before publishing (known-bad).
+	confirmFirst bool
 }
 
 func (c *Config) defaults() {
@@ -80,6 +82,11 @@ func (c Config) validate() error {
 // MaxOrders bounds one Run.
 const MaxOrders = 200_000
 
+// Quiet is how long a Run waits, every component idle, for orders that
+// have not taken effect downstream before it stops and lets the checker
+// report them.
+const Quiet = 3 * time.Second
+
 // MaxRun bounds one Run's duration.
 const MaxRun = 2 * time.Minute
 
@@ -91,6 +98,9 @@ type Result struct {
 	// restarts.
 	Crashed  bool
 	Restarts int
+	// Stalled reports that the run stopped with every component idle and
+	// some committed orders not applied downstream.
+	Stalled bool
 	// Relay sums the relay's lives.
 	Relay RelayStats
 	// Skipped counts input records the ingest's inbox recognised;
@@ -161,7 +171,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	}
 	newRelay := func() (Relay, error) {
 		if cfg.Relay == LogBased {
-			return NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery}, &crash)
+			return NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery, confirmFirst: cfg.confirmFirst}, &crash)
 		}
 		return NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge}, &crash)
 	}
@@ -204,6 +214,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	}
 	const wait = 20 * time.Millisecond
 	idle := [3]int{} // consecutive empty steps per component
+	progress := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("outbox: the run did not finish within %v (crash %v)", MaxRun, &crash)
@@ -247,6 +258,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 		}
 		if got > 0 {
 			idle[which] = 0
+			progress = time.Now()
 		} else {
 			idle[which]++
 		}
@@ -256,6 +268,13 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 				return res, err
 			}
 			if done {
+				break
+			}
+			if time.Since(progress) > Quiet {
+				// Everything is idle and some orders never took effect
+				// downstream: nothing more is coming. The checker says
+				// what is missing.
+				res.Stalled = true
 				break
 			}
 			idle = [3]int{}
@@ -282,7 +301,7 @@ func settled(ctx context.Context, d *Database) (bool, error) {
 	}
 	defer db.Close()
 	var orders, applied int
-	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM downstream_inbox)").Scan(&orders, &applied); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM orders), (SELECT count(DISTINCT event_id) FROM downstream_applied)").Scan(&orders, &applied); err != nil {
 		return false, fmt.Errorf("outbox: progress: %w", err)
 	}
 	return applied >= orders, nil
