@@ -68,3 +68,20 @@ func TestAFigureWithinBudgetPassesAndIsPrinted(t *testing.T) {
 		t.Errorf("String() = %q, want it to contain %q", v.String(), want)
 	}
 }
+
+func TestSpreadJudgesTheMedianAndStatesTheRange(t *testing.T) {
+	for _, tc := range []struct {
+		xs     []float64
+		median float64
+		desc   string
+	}{
+		{[]float64{5}, 5, "median of 1 rounds, range 5 to 5"},
+		{[]float64{9, 1, 5}, 5, "median of 3 rounds, range 1 to 9"},
+		{[]float64{100, 1, 2, 3, 4}, 3, "median of 5 rounds, range 1 to 100"},
+	} {
+		m, d := Spread(tc.xs)
+		if m != tc.median || d != tc.desc {
+			t.Errorf("Spread(%v) = %v, %q; want %v, %q", tc.xs, m, d, tc.median, tc.desc)
+		}
+	}
+}

@@ -2,9 +2,7 @@ package eos
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,13 +11,6 @@ import (
 )
 
 // spread reports the median of xs and its range, for a benchmark's log.
-func spread(xs []float64) (median float64, s string) {
-	ys := slices.Clone(xs)
-	slices.Sort(ys)
-	median = ys[len(ys)/2]
-	return median, fmt.Sprintf("median of %d rounds, range %.4g to %.4g", len(ys), ys[0], ys[len(ys)-1])
-}
-
 // BenchmarkCrashMatrix is the chapter's budget for its crash matrix: 200
 // kfake schedules (5 modes x 4 crash points x 10 seeds) in at most 60 s,
 // with the verdicts the chapter claims (TestCrashMatrixVerdicts checks
@@ -44,7 +35,7 @@ func BenchmarkCrashMatrix(b *testing.B) {
 		}
 		secs = append(secs, time.Since(t0).Seconds())
 	}
-	m, s := spread(secs)
+	m, s := budget.Spread(secs)
 	b.Logf("200 schedules: %s s", s)
 	budget.AtMost(b, "s/200-schedules", m, 60)
 }
@@ -81,10 +72,10 @@ func BenchmarkTransactionalThroughput(b *testing.B) {
 			realRates = append(realRates, c.RecordsPerSec)
 		}
 	}
-	m, s := spread(fakeRates)
+	m, s := budget.Spread(fakeRates)
 	b.Logf("kfake: %s records/s", s)
 	if real != nil {
-		rm, rs := spread(realRates)
+		rm, rs := budget.Spread(realRates)
 		b.Logf("%s: %.0f records/s (%s; no budget: printed beside kfake's)", real.Name, rm, rs)
 	}
 	budget.AtLeast(b, "records/s", m, 300_000)

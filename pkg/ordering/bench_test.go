@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -14,13 +13,6 @@ import (
 	ref "github.com/dsgym/dsgym/solutions/ordering"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-func spread(xs []float64) (median float64, s string) {
-	ys := slices.Clone(xs)
-	slices.Sort(ys)
-	median = ys[len(ys)/2]
-	return median, fmt.Sprintf("median of %d rounds, range %.4g to %.4g", len(ys), ys[0], ys[len(ys)-1])
-}
 
 // BenchmarkChecker is the order checker's budget: a history of 1,000,000
 // deliveries (10,000 users, 6 partitions) judged in at most 1 s.
@@ -48,7 +40,7 @@ func BenchmarkChecker(b *testing.B) {
 			}
 		}
 	}
-	m, s := spread(secs)
+	m, s := budget.Spread(secs)
 	b.Logf("1,000,000 deliveries: %s s", s)
 	budget.AtMost(b, "s/1M-deliveries", m, 1)
 }
@@ -115,10 +107,10 @@ func BenchmarkKeyedProduce(b *testing.B) {
 			}
 		}
 	}
-	m, s := spread(fakeRates)
+	m, s := budget.Spread(fakeRates)
 	b.Logf("kfake keyed produce: %s records/s", s)
 	if real != nil {
-		rm, rs := spread(realRates)
+		rm, rs := budget.Spread(realRates)
 		b.Logf("%s keyed produce: %.0f records/s (%s), beside the kfake budget", real.Name, rm, rs)
 	}
 	budget.AtLeast(b, "records/s-keyed-kfake", m, 500_000)

@@ -51,6 +51,7 @@ type Downstream struct {
 	apply ApplyFunc
 	crash *Crash
 	batch int
+	pg    bool
 	// Applied and Duplicates count events applied and events the inbox
 	// recognised.
 	Applied, Duplicates int
@@ -60,16 +61,13 @@ type Downstream struct {
 type DownstreamConfig struct {
 	Topic, Group string
 	Batch        int       // default 100
-	Apply        ApplyFunc // default ApplyOnce
+	Apply        ApplyFunc // nil: ApplyOnce, batched on PostgreSQL
 }
 
 // NewDownstream joins the consumer group.
 func NewDownstream(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg DownstreamConfig, crash *Crash) (*Downstream, error) {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
-	}
-	if cfg.Apply == nil {
-		cfg.Apply = ApplyOnce
 	}
 	db, err := d.Open()
 	if err != nil {
@@ -86,7 +84,7 @@ func NewDownstream(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg
 		db.Close()
 		return nil, err
 	}
-	return &Downstream{db: db, cl: cl, apply: cfg.Apply, crash: crash, batch: cfg.Batch}, nil
+	return &Downstream{db: db, cl: cl, apply: cfg.Apply, crash: crash, batch: cfg.Batch, pg: d.Postgres()}, nil
 }
 
 // Step consumes one batch, waiting at most wait, and returns how many
@@ -106,29 +104,42 @@ func (s *Downstream) Step(ctx context.Context, wait time.Duration) (int, error) 
 	if err != nil {
 		return 0, fmt.Errorf("downstream: begin: %w", err)
 	}
-	var applied, dups int
-	for _, r := range rs {
-		id := header(r, IDHeader)
-		var e Event
-		if id == "" {
+	ids := make([]string, len(rs))
+	es := make([]Event, len(rs))
+	for i, r := range rs {
+		ids[i] = header(r, IDHeader)
+		if ids[i] == "" {
 			tx.Rollback()
 			return 0, fmt.Errorf("downstream: %s/%d@%d has no %q header", r.Topic, r.Partition, r.Offset, IDHeader)
 		}
-		if err := json.Unmarshal(r.Value, &e); err != nil {
+		if err := json.Unmarshal(r.Value, &es[i]); err != nil {
 			tx.Rollback()
 			return 0, fmt.Errorf("downstream: %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
-		ok, err := s.apply(ctx, tx, id, e)
-		if err != nil {
+	}
+	var applied int
+	if s.apply == nil && s.pg {
+		if applied, err = applyBatchPG(ctx, tx, ids, es); err != nil {
 			tx.Rollback()
-			return 0, fmt.Errorf("downstream: event %s: %w", id, err)
+			return 0, fmt.Errorf("downstream: %w", err)
 		}
-		if ok {
-			applied++
-		} else {
-			dups++
+	} else {
+		apply := s.apply
+		if apply == nil {
+			apply = ApplyOnce
+		}
+		for i, id := range ids {
+			ok, err := apply(ctx, tx, id, es[i])
+			if err != nil {
+				tx.Rollback()
+				return 0, fmt.Errorf("downstream: event %s: %w", id, err)
+			}
+			if ok {
+				applied++
+			}
 		}
 	}
+	dups := len(rs) - applied
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("downstream: commit: %w", err)
 	}

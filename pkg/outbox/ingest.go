@@ -123,7 +123,8 @@ type IngestConfig struct {
 	// Batch is the most records per database transaction (default 100).
 	Batch int
 	Purge Purge
-	// Write writes one record (default WriteOrder).
+	// Write writes one record. Nil: WriteOrder on SQLite, and on
+	// PostgreSQL the same writes for the whole batch in five statements.
 	Write WriteFunc
 }
 
@@ -132,9 +133,6 @@ type IngestConfig struct {
 func NewIngest(ctx context.Context, d *Database, k *engines.KafkaEngine, name string, cfg IngestConfig, crash *Crash) (*Ingest, error) {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
-	}
-	if cfg.Write == nil {
-		cfg.Write = WriteOrder
 	}
 	db, err := d.Open()
 	if err != nil {
@@ -181,22 +179,26 @@ func (g *Ingest) Step(ctx context.Context, wait time.Duration) (int, error) {
 		return 0, fmt.Errorf("ingest: begin: %w", err)
 	}
 	now := time.Now()
-	var applied, skipped int
-	for _, r := range rs {
+	ws := make([]Write, len(rs))
+	for i, r := range rs {
 		g.n++
-		w := Write{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Value: r.Value,
+		ws[i] = Write{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Value: r.Value,
 			EventID: fmt.Sprintf("%s-e%d", g.name, g.n), TraceID: fmt.Sprintf("%s-t%d", g.name, g.n),
 			Now: now, Purge: g.cfg.Purge, Postgres: g.pg}
-		ok, err := g.cfg.Write(ctx, tx, w)
-		if err != nil {
-			tx.Rollback()
-			return 0, fmt.Errorf("ingest: %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	var applied, skipped int
+	if g.cfg.Write == nil && g.pg {
+		applied, skipped, err = writeBatchPG(ctx, tx, ws)
+	} else {
+		write := g.cfg.Write
+		if write == nil {
+			write = WriteOrder
 		}
-		if ok {
-			applied++
-		} else {
-			skipped++
-		}
+		applied, skipped, err = writeEach(ctx, tx, ws, write)
+	}
+	if err != nil {
+		tx.Rollback()
+		return 0, fmt.Errorf("ingest: %w", err)
 	}
 	if g.crash.hit(IngestBeforeCommit) {
 		tx.Rollback()

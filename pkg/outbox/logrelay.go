@@ -10,6 +10,7 @@ import (
 	"github.com/dsgym/dsgym/pkg/cdc"
 	"github.com/dsgym/dsgym/pkg/engines"
 	"github.com/jackc/pglogrepl"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // LogRelay publishes the outbox's inserts as the write-ahead log carries
@@ -29,7 +30,11 @@ type LogRelay struct {
 	first   bool
 	pending int
 	last    pglogrepl.LSN
-	stats   RelayStats
+	// held is a transaction whose publish failed: the next Step
+	// publishes it again before it reads anything further, since
+	// confirming a later transaction would confirm this one too.
+	held  *cdc.Txn
+	stats RelayStats
 }
 
 // LogRelayConfig shapes a LogRelay.
@@ -44,6 +49,9 @@ type LogRelayConfig struct {
 	// confirmFirst is the known-bad order the tests use: confirm the
 	// transaction, then publish it.
 	confirmFirst bool
+	// ProducerOpts are extra franz-go options for the relay's producer
+	// (a dialer that cuts the broker off, say).
+	ProducerOpts []kgo.Opt
 }
 
 // SetupLog creates the publication on d's outbox table and the slot,
@@ -73,7 +81,7 @@ func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg L
 	if err != nil {
 		return nil, err
 	}
-	pub, err := newPublisher(k, cfg.Topic)
+	pub, err := newPublisher(k, cfg.Topic, cfg.ProducerOpts)
 	if err != nil {
 		s.Abandon()
 		return nil, err
@@ -84,16 +92,21 @@ func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg L
 // Step publishes one committed transaction's outbox inserts. It returns
 // how many it published, at least 1 when a transaction arrived.
 func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
-	nctx, cancel := context.WithTimeout(ctx, wait)
-	txn, err := r.s.Next(nctx)
-	cancel()
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		// Idle: confirm what is published and not yet confirmed.
-		return 0, r.confirm()
+	txn := r.held
+	if txn == nil {
+		nctx, cancel := context.WithTimeout(ctx, wait)
+		next, err := r.s.Next(nctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// Idle: confirm what is published and not yet confirmed.
+			return 0, r.confirm()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("relay: %w", err)
+		}
+		txn = next
 	}
-	if err != nil {
-		return 0, fmt.Errorf("relay: %w", err)
-	}
+	r.held = nil
 	var rows []row
 	for _, c := range txn.Changes {
 		if c.Table != r.table || c.Op != cdc.Insert {
@@ -120,6 +133,7 @@ func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
 		return 0, ErrCrashed
 	}
 	if err := r.pub.publish(ctx, rows, &r.stats.Latency); err != nil {
+		r.held = txn
 		return 0, err
 	}
 	r.stats.Published += len(rows)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -89,4 +91,47 @@ func parseOrder(v []byte) (Order, error) {
 		return o, fmt.Errorf("order %s: amount %d is not positive", o.ID, o.Amount)
 	}
 	return o, nil
+}
+
+// produceAt writes orders to topic, rate per second (0: as fast as the
+// producer goes), and records each one's partition and offset in place.
+func produceAt(ctx context.Context, k *engines.KafkaEngine, topic string, orders []Order, rate float64) error {
+	cl, err := k.Client(kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	began := time.Now()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for i := range orders {
+		if rate > 0 {
+			if d := time.Until(began.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		v, _ := json.Marshal(orders[i])
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Key: []byte(orders[i].Customer), Value: v}, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			orders[i].Partition, orders[i].Offset = r.Partition, r.Offset
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("outbox: write the orders to %s: %w", topic, first)
+	}
+	return nil
 }

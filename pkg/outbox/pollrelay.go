@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // PollRelay publishes outbox rows by polling the table: in one database
@@ -34,6 +35,9 @@ type PollRelayConfig struct {
 	Batch int
 	// Purge is KeepRows (mark published_at) or DeleteWhenPublished.
 	Purge Purge
+	// ProducerOpts are extra franz-go options for the relay's producer
+	// (a dialer that cuts the broker off, say).
+	ProducerOpts []kgo.Opt
 }
 
 // NewPollRelay opens the relay's connections.
@@ -48,7 +52,7 @@ func NewPollRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg 
 	if err != nil {
 		return nil, err
 	}
-	pub, err := newPublisher(k, cfg.Topic)
+	pub, err := newPublisher(k, cfg.Topic, cfg.ProducerOpts)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -55,8 +55,9 @@ type publisher struct {
 	cl *kgo.Client
 }
 
-func newPublisher(k *engines.KafkaEngine, topic string) (*publisher, error) {
-	cl, err := k.Client(kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0), kgo.RecordRetries(20))
+func newPublisher(k *engines.KafkaEngine, topic string, extra []kgo.Opt) (*publisher, error) {
+	opts := append([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0), kgo.RecordRetries(20)}, extra...)
+	cl, err := k.Client(opts...)
 	if err != nil {
 		return nil, err
 	}
