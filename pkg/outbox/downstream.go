@@ -9,39 +9,14 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/outbox/step"
+	ref "github.com/dsgym/dsgym/solutions/outbox"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ApplyFunc applies one output event downstream inside tx, at most once
-// per event id however often the topic carries it, and reports whether
-// it applied it (false: a duplicate).
-type ApplyFunc func(ctx context.Context, tx *sql.Tx, eventID string, e Event) (bool, error)
-
-// ApplyOnce is the reference ApplyFunc: the event id goes into the
-// downstream inbox first; only a new id updates the customer's totals
-// and appends to the applied log.
-func ApplyOnce(ctx context.Context, tx *sql.Tx, eventID string, e Event) (bool, error) {
-	res, err := tx.ExecContext(ctx, "INSERT INTO downstream_inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING", eventID)
-	if err != nil {
-		return false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	return true, applyEffect(ctx, tx, eventID, e)
-}
-
-// applyEffect is the downstream effect itself: not idempotent (a second
-// call counts the order twice), which is why ApplyOnce guards it.
-func applyEffect(ctx context.Context, tx *sql.Tx, eventID string, e Event) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO downstream_totals (customer_id, orders, amount, last_order) VALUES ($1, 1, $2, $3)
-		ON CONFLICT (customer_id) DO UPDATE SET orders = downstream_totals.orders + 1, amount = downstream_totals.amount + excluded.amount, last_order = excluded.last_order`,
-		e.Customer, e.Amount, e.Order); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO downstream_applied (event_id, customer_id) VALUES ($1, $2)", eventID, e.Customer)
-	return err
-}
+// ApplyFunc applies one output event downstream at most once (package
+// step).
+type ApplyFunc = step.ApplyFunc
 
 // Downstream consumes the output topic in a consumer group and applies
 // each batch in one database transaction, committing its offsets after.
@@ -61,7 +36,7 @@ type Downstream struct {
 type DownstreamConfig struct {
 	Topic, Group string
 	Batch        int       // default 100
-	Apply        ApplyFunc // nil: ApplyOnce, batched on PostgreSQL
+	Apply        ApplyFunc // nil: solutions/outbox.ApplyOnce, batched on PostgreSQL
 }
 
 // NewDownstream joins the consumer group.
@@ -126,7 +101,7 @@ func (s *Downstream) Step(ctx context.Context, wait time.Duration) (int, error) 
 	} else {
 		apply := s.apply
 		if apply == nil {
-			apply = ApplyOnce
+			apply = ref.ApplyOnce
 		}
 		for i, id := range ids {
 			ok, err := apply(ctx, tx, id, es[i])

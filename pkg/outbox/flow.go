@@ -50,9 +50,11 @@ type FlowResult struct {
 	Latency []time.Duration
 	// Outbox samples the outbox's unpublished rows over time.
 	Outbox []OutboxAt
-	Relay  RelayStats
-	Report Report
-	Took   time.Duration
+	Relay RelayStats
+	// RelayRestarts counts relays restarted after a failed publish.
+	RelayRestarts int
+	Report        Report
+	Took          time.Duration
 }
 
 // OutboxAt is one sample of the outbox table.
@@ -61,6 +63,10 @@ type OutboxAt struct {
 	// Rows is every row in the table; Unpublished those not yet marked
 	// (the polling relay's backlog).
 	Rows, Unpublished int
+	// SlotLag is, for the log-based relay, the WAL the slot retains:
+	// bytes from its confirmed position to the server's current one
+	// (the backlog when rows are deleted after insert).
+	SlotLag int64
 }
 
 // Quantile returns the q-quantile (nearest rank) of the latencies.
@@ -147,17 +153,20 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 	var popts []kgo.Opt
 	if cfg.Outage > 0 {
 		gate = &outageGate{}
-		popts = append(popts, kgo.Dialer(gate.dial), kgo.RetryTimeout(MaxRun))
+		popts = append(popts, kgo.Dialer(gate.dial), kgo.RecordRetries(3))
 	}
-	if cfg.Relay == LogBased {
-		relay, err = NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery, ProducerOpts: popts}, nil)
-	} else {
-		relay, err = NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge, ProducerOpts: popts}, nil)
+	newRelay := func() (Relay, error) {
+		if cfg.Relay == LogBased {
+			return NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery, ProducerOpts: popts}, nil)
+		}
+		return NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge, ProducerOpts: popts}, nil)
 	}
+	relay, err = newRelay()
 	if err != nil {
 		return res, err
 	}
-	defer relay.Close()
+	var stats RelayStats
+	defer func() { relay.Close() }()
 	down, err := NewDownstream(ctx, d, k, DownstreamConfig{Topic: out, Group: name + "-down", Batch: cfg.Batch}, nil)
 	if err != nil {
 		return res, err
@@ -208,8 +217,20 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 	}
 	go loop(func() (int, error) {
 		got, err := relay.Step(ctx, wait)
-		if err != nil && gate != nil && gate.down() {
-			return 0, nil // the broker is away: try again
+		if err != nil && gate != nil && ctx.Err() == nil {
+			// The broker was away: a supervisor restarts the relay, which
+			// resumes from what it had confirmed.
+			mu.Lock()
+			res.RelayRestarts++
+			stats = addStats(stats, relay.Stats())
+			mu.Unlock()
+			relay.Close()
+			time.Sleep(100 * time.Millisecond)
+			if relay, err = newRelay(); err != nil {
+				relay = nopRelay{}
+				return 0, err
+			}
+			return 0, nil
 		}
 		return got, err
 	}, relayIdle)
@@ -257,6 +278,12 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 			fail(fmt.Errorf("outbox: sample: %w", err))
 			break
 		}
+		if cfg.Relay == LogBased {
+			if err := db.QueryRowContext(ctx, "SELECT COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&s.SlotLag); err != nil && ctx.Err() == nil {
+				fail(fmt.Errorf("outbox: sample the slot: %w", err))
+				break
+			}
+		}
 		s.At = time.Since(began)
 		res.Outbox = append(res.Outbox, s)
 		if applied >= cfg.Orders {
@@ -280,7 +307,7 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 		return res, fmt.Errorf("outbox: the flow did not finish within %v", MaxRun)
 	}
 	res.Throughput = float64(cfg.Orders) / res.Took.Seconds()
-	res.Relay = relay.Stats()
+	res.Relay = addStats(stats, relay.Stats())
 	res.Latency = res.Relay.Latency
 	h, err := Collect(context.Background(), d, k, orders, out)
 	if err != nil {
@@ -288,4 +315,12 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 	}
 	res.Report = Check(h)
 	return res, nil
+}
+
+// addStats sums two relay lives.
+func addStats(a, b RelayStats) RelayStats {
+	a.Published += b.Published
+	a.Confirms += b.Confirms
+	a.Latency = append(a.Latency, b.Latency...)
+	return a
 }

@@ -30,3 +30,42 @@ func TestAContinuousFlowIsExactlyOnce(t *testing.T) {
 		})
 	}
 }
+
+// With the relay's broker unreachable for a while, the backlog grows
+// (unpublished rows for the poller, retained WAL for the slot), nothing
+// is lost, and it drains once the broker is back.
+func TestABrokerOutageGrowsTheBacklogAndLosesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		relay RelayKind
+		pg    bool
+	}{
+		{"polling on SQLite", Polling, false},
+		{"log-based on PostgreSQL", LogBased, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := sqlite()
+			if tc.pg {
+				db = postgres(t)
+			}
+			res, err := Flow(context.Background(), kafkaFor(t, false), db, FlowConfig{Relay: tc.relay, Orders: 3000, Rate: 1500,
+				PollInterval: 20 * time.Millisecond, Outage: time.Second, OutageAt: 500 * time.Millisecond, Sample: 50 * time.Millisecond, Seed: 3})
+			require.NoError(t, err)
+			var peakRows int
+			var peakLag int64
+			for _, s := range res.Outbox {
+				peakRows = max(peakRows, s.Unpublished)
+				peakLag = max(peakLag, s.SlotLag)
+			}
+			last := res.Outbox[len(res.Outbox)-1]
+			t.Logf("%s: backlog peaked at %d unpublished rows, %d bytes of WAL; %d relay restarts; %v; took %v", tc.name, peakRows, peakLag, res.RelayRestarts, res.Report, res.Took)
+			require.True(t, res.Report.OK(), "%v", res.Report)
+			if tc.relay == Polling {
+				require.Greater(t, peakRows, 500, "a second of orders at 1,500/s waits in the outbox")
+				require.Zero(t, last.Unpublished, "drained")
+			} else {
+				require.Greater(t, peakLag, int64(100_000), "the slot retains the WAL of a second of orders")
+			}
+		})
+	}
+}

@@ -3,98 +3,23 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/outbox/step"
+	ref "github.com/dsgym/dsgym/solutions/outbox"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Write is one input record as the ingest consumer hands it to a
-// WriteFunc, inside the database transaction of its batch.
-type Write struct {
-	Topic     string
-	Partition int32
-	Offset    int64
-	Value     []byte
-	// EventID and TraceID are fresh for this pass over the record: a
-	// record processed twice gets two different event ids, as a UUID
-	// generated at write time would.
-	EventID, TraceID string
-	Now              time.Time
-	Purge            Purge
-	Postgres         bool
-}
-
-// WriteFunc writes one input record's effects inside tx: the inbox row,
-// the enriched business row and the outbox row. It reports whether it
-// applied the record (false: the inbox already had it). A malformed
-// record is written to the rejected table, not returned as an error: an
-// error rolls the batch back, and a record that can never be processed
-// would then stop the pipeline.
-type WriteFunc func(ctx context.Context, tx *sql.Tx, w Write) (applied bool, err error)
-
-// WriteOrder is the reference WriteFunc: inbox first (a second delivery
-// stops there), then the customer lookup (the enrichment), the order
-// upsert and the outbox insert, all in the caller's transaction.
-func WriteOrder(ctx context.Context, tx *sql.Tx, w Write) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO inbox (topic, partition, "offset") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, w.Topic, w.Partition, w.Offset)
-	if err != nil {
-		return false, fmt.Errorf("inbox: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err // seen before
-	}
-	o, err := parseOrder(w.Value)
-	if err != nil {
-		return true, reject(ctx, tx, w, err.Error())
-	}
-	var name, region string
-	switch err := tx.QueryRowContext(ctx, "SELECT name, region FROM customers WHERE id = $1", o.Customer).Scan(&name, &region); {
-	case errors.Is(err, sql.ErrNoRows):
-		return true, reject(ctx, tx, w, fmt.Sprintf("order %s: unknown customer %q", o.ID, o.Customer))
-	case err != nil:
-		return false, fmt.Errorf("enrich: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, amount, region, event_id) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO UPDATE SET applied = orders.applied + 1, event_id = excluded.event_id`,
-		o.ID, o.Customer, o.Amount, region, w.EventID); err != nil {
-		return false, fmt.Errorf("order: %w", err)
-	}
-	return true, insertEvent(ctx, tx, w, Event{Order: o.ID, Customer: o.Customer, Amount: o.Amount, Region: region, Name: name})
-}
-
-// insertEvent inserts the outbox row for e (and deletes it at once with
-// DeleteAfterInsert).
-func insertEvent(ctx context.Context, tx *sql.Tx, w Write, e Event) error {
-	payload, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	var created any = w.Now
-	if !w.Postgres {
-		created = w.Now.UnixMicro()
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, trace_id, created_at) VALUES ($1, 'customer', $2, 'OrderPlaced', $3, $4, $5)`,
-		w.EventID, e.Customer, string(payload), w.TraceID, created); err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if w.Purge == DeleteAfterInsert {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE id = $1", w.EventID); err != nil {
-			return fmt.Errorf("outbox purge: %w", err)
-		}
-	}
-	return nil
-}
-
-// reject records a record that cannot be processed, with the reason.
-func reject(ctx context.Context, tx *sql.Tx, w Write, reason string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO rejected (topic, partition, "offset", reason, value) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		w.Topic, w.Partition, w.Offset, reason, string(w.Value))
-	return err
-}
+// The ingest's pluggable write, from package step.
+type (
+	// Write is one input record inside its batch's transaction.
+	Write = step.Write
+	// WriteFunc writes one record's inbox, business and outbox rows.
+	WriteFunc = step.WriteFunc
+)
 
 // Ingest is the consumer of the input topic: a member of a consumer group
 // that writes each batch in one database transaction and commits the
@@ -123,7 +48,8 @@ type IngestConfig struct {
 	// Batch is the most records per database transaction (default 100).
 	Batch int
 	Purge Purge
-	// Write writes one record. Nil: WriteOrder on SQLite, and on
+	// Write writes one record. Nil: the reference (solutions/outbox.
+	// WriteOrder) record by record on SQLite, and on
 	// PostgreSQL the same writes for the whole batch in five statements.
 	Write WriteFunc
 }
@@ -192,7 +118,7 @@ func (g *Ingest) Step(ctx context.Context, wait time.Duration) (int, error) {
 	} else {
 		write := g.cfg.Write
 		if write == nil {
-			write = WriteOrder
+			write = ref.WriteOrder
 		}
 		applied, skipped, err = writeEach(ctx, tx, ws, write)
 	}

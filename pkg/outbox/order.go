@@ -10,31 +10,17 @@ import (
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
+	"github.com/dsgym/dsgym/pkg/outbox/step"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Order is one input record: an order placed by a customer. It is keyed
-// by customer on the input topic, so one customer's orders are in one
-// partition, in the order they were placed.
-type Order struct {
-	ID       string `json:"order"`
-	Customer string `json:"customer"`
-	Amount   int64  `json:"amount"`
-	// Partition and Offset are where the order was written.
-	Partition int32 `json:"-"`
-	Offset    int64 `json:"-"`
-}
-
-// Event is the payload of one outbox row and of the output record the
-// relay publishes: the order enriched with its customer's region and
-// name.
-type Event struct {
-	Order    string `json:"order"`
-	Customer string `json:"customer"`
-	Amount   int64  `json:"amount"`
-	Region   string `json:"region"`
-	Name     string `json:"name"`
-}
+// The pipeline's record types, from package step.
+type (
+	// Order is one input record, keyed by customer.
+	Order = step.Order
+	// Event is an outbox row's payload and an output record's value.
+	Event = step.Event
+)
 
 // Headers carried by every output record.
 const (
@@ -74,23 +60,6 @@ func WriteOrders(ctx context.Context, k *engines.KafkaEngine, topic string, n, c
 		orders[i].Partition, orders[i].Offset = rec.Partition, rec.Offset
 	}
 	return orders, nil
-}
-
-// parseOrder decodes an input record's value.
-func parseOrder(v []byte) (Order, error) {
-	var o Order
-	if err := json.Unmarshal(v, &o); err != nil {
-		return o, fmt.Errorf("not an order: %v", err)
-	}
-	switch {
-	case o.ID == "":
-		return o, fmt.Errorf("not an order: no order id")
-	case o.Customer == "":
-		return o, fmt.Errorf("order %s: no customer", o.ID)
-	case o.Amount <= 0:
-		return o, fmt.Errorf("order %s: amount %d is not positive", o.ID, o.Amount)
-	}
-	return o, nil
 }
 
 // produceAt writes orders to topic, rate per second (0: as fast as the

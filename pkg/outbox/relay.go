@@ -49,6 +49,16 @@ type row struct {
 	committed                    time.Time
 }
 
+// record is the output record for r: keyed by aggregate id, with the
+// event id, the trace id and the event type in headers.
+func (r row) record() *kgo.Record {
+	return &kgo.Record{Key: []byte(r.aggregate), Value: []byte(r.payload), Headers: []kgo.RecordHeader{
+		{Key: IDHeader, Value: []byte(r.id)},
+		{Key: TraceHeader, Value: []byte(r.trace)},
+		{Key: "type", Value: []byte(r.kind)},
+	}}
+}
+
 // publisher is the relays' producer: idempotent (franz-go's default),
 // acks=all, records keyed by aggregate id.
 type publisher struct {
@@ -72,11 +82,7 @@ func (p *publisher) publish(ctx context.Context, rows []row, lat *[]time.Duratio
 	}
 	recs := make([]*kgo.Record, len(rows))
 	for i, r := range rows {
-		recs[i] = &kgo.Record{Key: []byte(r.aggregate), Value: []byte(r.payload), Headers: []kgo.RecordHeader{
-			{Key: IDHeader, Value: []byte(r.id)},
-			{Key: TraceHeader, Value: []byte(r.trace)},
-			{Key: "type", Value: []byte(r.kind)},
-		}}
+		recs[i] = r.record()
 	}
 	if err := p.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return fmt.Errorf("relay: publish: %w", err)

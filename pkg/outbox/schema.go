@@ -1,5 +1,7 @@
 package outbox
 
+import "github.com/dsgym/dsgym/pkg/outbox/step"
+
 // OutboxSQL is the outbox table as PostgreSQL declares it. It follows the
 // shape Debezium's outbox event router expects (id, aggregatetype,
 // aggregateid, type, payload jsonb; its table.field.event.* options
@@ -126,22 +128,13 @@ CREATE TABLE downstream_applied (
   customer_id TEXT NOT NULL
 );`
 
-// Purge is how outbox rows go away once they are published.
-type Purge string
+// Purge is how outbox rows go away once they are published (see
+// step.Purge for each strategy).
+type Purge = step.Purge
 
 // The purge strategies.
 const (
-	// KeepRows leaves published rows in place (marked, for PollRelay).
-	// The table grows until something else deletes them.
-	KeepRows Purge = "keep"
-	// DeleteWhenPublished deletes rows in the relay's own transaction
-	// (PollRelay), or, for LogRelay, in a separate sweep once the slot
-	// has confirmed past them.
-	DeleteWhenPublished Purge = "delete when published"
-	// DeleteAfterInsert deletes each outbox row in the same transaction
-	// that inserted it. The table stays empty, and log-based CDC still
-	// sees the insert in the WAL (Quarkus' outbox extension does this by
-	// default, remove-after-insert=true). Only LogRelay can work this way:
-	// a poller would find nothing.
-	DeleteAfterInsert Purge = "delete after insert"
+	KeepRows            = step.KeepRows
+	DeleteWhenPublished = step.DeleteWhenPublished
+	DeleteAfterInsert   = step.DeleteAfterInsert
 )
