@@ -50,7 +50,7 @@ type FlowResult struct {
 	Latency []time.Duration
 	// Outbox samples the outbox's unpublished rows over time.
 	Outbox []OutboxAt
-	Relay RelayStats
+	Relay  RelayStats
 	// RelayRestarts counts relays restarted after a failed publish.
 	RelayRestarts int
 	Report        Report
