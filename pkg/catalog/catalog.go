@@ -9,6 +9,7 @@ import (
 	_ "github.com/dsgym/dsgym/pkg/eos/drill"         // 06-kafka-exactly-once
 	_ "github.com/dsgym/dsgym/pkg/idempotency/drill" // 03-idempotency
 	_ "github.com/dsgym/dsgym/pkg/ordering/drill"    // 08-kafka-ordering
+	_ "github.com/dsgym/dsgym/pkg/outbox/drill"      // 09-end-to-end-exactly-once
 	_ "github.com/dsgym/dsgym/pkg/quorum/drill"      // 01-cap-pacelc
 	_ "github.com/dsgym/dsgym/pkg/session/drill"     // 02-read-your-writes
 	_ "github.com/dsgym/dsgym/pkg/shard/drill"       // 04-sharding

@@ -153,7 +153,11 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 	var popts []kgo.Opt
 	if cfg.Outage > 0 {
 		gate = &outageGate{}
-		popts = append(popts, kgo.Dialer(gate.dial), kgo.RecordRetries(3))
+		// Retry every 50 ms and refresh metadata as often: franz-go's
+		// defaults (exponential backoff, metadata at most every 5 s) make
+		// the relay resume seconds after the broker is back.
+		popts = append(popts, kgo.Dialer(gate.dial), kgo.RecordRetries(3),
+			kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }), kgo.MetadataMinAge(100*time.Millisecond))
 	}
 	newRelay := func() (Relay, error) {
 		if cfg.Relay == LogBased {
