@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -12,7 +13,7 @@ import (
 
 // Collect reads a finished run's history: the database's tables and the
 // whole output topic.
-func Collect(ctx context.Context, d *Database, k *engines.KafkaEngine, inputs []Order, output string) (History, error) {
+func Collect(ctx context.Context, d *Database, k *engines.KafkaEngine, inputs []Order, output string, opts ...kgo.Opt) (History, error) {
 	h := History{Inputs: inputs, Regions: map[string]string{}, Rejected: map[Position]string{}, Totals: map[string]Total{}}
 	db, err := d.Open()
 	if err != nil {
@@ -75,13 +76,18 @@ func Collect(ctx context.Context, d *Database, k *engines.KafkaEngine, inputs []
 	if err != nil {
 		return h, err
 	}
-	h.Published, err = ReadTopic(ctx, k, output)
+	h.Published, err = ReadTopic(ctx, k, output, opts...)
 	return h, err
 }
 
-// ReadTopic reads every record of topic up to its current end offsets.
-func ReadTopic(ctx context.Context, k *engines.KafkaEngine, topic string) ([]Published, error) {
-	cl, err := k.Client()
+// ReadTopic reads every record of topic written before the call (opts:
+// kgo.FetchIsolationLevel(kgo.ReadCommitted()) to read only committed
+// transactions). It first writes an end marker to every partition and
+// reads up to the markers: a read_committed reader never sees the last
+// offsets of a transactional partition (they are commit markers), so the
+// end offsets cannot tell it when to stop.
+func ReadTopic(ctx context.Context, k *engines.KafkaEngine, topic string, opts ...kgo.Opt) ([]Published, error) {
+	cl, err := k.Client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return nil, err
 	}
@@ -90,16 +96,21 @@ func ReadTopic(ctx context.Context, k *engines.KafkaEngine, topic string) ([]Pub
 	if err != nil {
 		return nil, fmt.Errorf("outbox: end offsets of %s: %w", topic, err)
 	}
-	want := map[int32]int64{}
+	var marks []*kgo.Record
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
+		marks = append(marks, &kgo.Record{Key: []byte(endMarker), Partition: o.Partition})
 	})
-	if len(want) == 0 {
-		return nil, nil
+	if len(marks) == 0 {
+		return nil, fmt.Errorf("outbox: topic %s has no partitions", topic)
 	}
-	rd, err := k.Client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: startAll(want)}))
+	if err := cl.ProduceSync(ctx, marks...).FirstErr(); err != nil {
+		return nil, fmt.Errorf("outbox: mark the end of %s: %w", topic, err)
+	}
+	want := map[int32]bool{}
+	for _, m := range marks {
+		want[m.Partition] = true
+	}
+	rd, err := k.Client(append([]kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,25 +122,21 @@ func ReadTopic(ctx context.Context, k *engines.KafkaEngine, topic string) ([]Pub
 			return nil, fmt.Errorf("outbox: read %s: %w", topic, err)
 		}
 		for _, r := range fs.Records() {
+			if string(r.Key) == endMarker {
+				delete(want, r.Partition)
+				continue
+			}
 			p := Published{Partition: r.Partition, Offset: r.Offset, EventID: header(r, IDHeader)}
 			if err := json.Unmarshal(r.Value, &p.Event); err != nil {
 				return nil, fmt.Errorf("outbox: %s/%d@%d: %w", topic, r.Partition, r.Offset, err)
 			}
 			out = append(out, p)
-			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
-				delete(want, r.Partition)
-			}
 		}
 	}
 	return out, nil
 }
 
-func startAll(parts map[int32]int64) map[int32]kgo.Offset {
-	m := map[int32]kgo.Offset{}
-	for p := range parts {
-		m[p] = kgo.NewOffset().AtStart()
-	}
-	return m
-}
+// endMarker is the key of ReadTopic's end-of-partition records.
+const endMarker = "__dsgym_end__"
 
 func kadmClient(cl *kgo.Client) *kadm.Client { return kadm.NewClient(cl) }

@@ -54,6 +54,9 @@ func NewDownstream(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(50*time.Millisecond),
+		// Records of aborted transactions (design A) are never applied;
+		// the relays' plain records are visible at once.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	)
 	if err != nil {
 		db.Close()

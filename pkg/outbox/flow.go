@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -26,6 +25,10 @@ type FlowConfig struct {
 	// PollInterval is the polling relay's sleep after an empty poll
 	// (default 100ms).
 	PollInterval time.Duration
+	// Relays is how many polling relays run at once (default 1). FOR
+	// UPDATE SKIP LOCKED gives each its own rows; a slot has one reader,
+	// so the log-based relay is always one.
+	Relays int
 	// ConfirmEvery is LogRelay's transactions per confirmation.
 	ConfirmEvery int
 	Purge        Purge
@@ -108,35 +111,27 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 	if err := run.validate(); err != nil {
 		return res, err
 	}
-	if cfg.Relay == LogBased && !dbe.Real {
-		return res, errors.New("outbox: log-based CDC needs PostgreSQL: run make postgres and set DSGYM_POSTGRES_URL, or use the polling relay")
+	if cfg.Relays <= 0 {
+		cfg.Relays = 1
+	}
+	if cfg.Relays > 1 && cfg.Relay != Polling {
+		return res, fmt.Errorf("outbox: %d log-based relays: a replication slot has one reader", cfg.Relays)
+	}
+	if cfg.Relays > 16 {
+		return res, fmt.Errorf("outbox: at most 16 relays, not %d", cfg.Relays)
 	}
 	if cfg.Rate < 0 || cfg.Outage < 0 || cfg.OutageAt < 0 {
 		return res, fmt.Errorf("outbox: negative rate or outage (%v, %v, %v)", cfg.Rate, cfg.Outage, cfg.OutageAt)
 	}
 	ctx, cancel := context.WithTimeout(ctx, MaxRun)
 	defer cancel()
-	n := runs.Add(1)
-	name := fmt.Sprintf("outbox-flow-%d-%d", os.Getpid(), n)
-	in, out := name+"-in", name+"-out"
-	for _, t := range []string{in, out} {
-		if err := k.CreateTopic(ctx, t, int32(cfg.Partitions), -1); err != nil {
-			return res, err
-		}
-	}
-	defer deleteTopics(k, in, out)
-	d, err := NewDatabase(ctx, dbe, cfg.Customers)
+	st, err := newStage(ctx, k, dbe, "flow", cfg.Relay, cfg.Partitions, cfg.Customers)
 	if err != nil {
 		return res, err
 	}
-	defer d.Close()
-	slot := fmt.Sprintf("dsgym_outbox_flow_%d_%d", os.Getpid(), n)
-	if cfg.Relay == LogBased {
-		if err := SetupLog(ctx, d, slot, slot); err != nil {
-			return res, err
-		}
-		defer dropLog(d, slot)
-	}
+	defer st.close()
+	in, out, slot, d := st.in, st.out, st.slot, st.d
+	name := in[:len(in)-len("-in")]
 	r := rand.New(rand.NewPCG(cfg.Seed, 10))
 	orders := make([]Order, cfg.Orders)
 	for i := range orders {
@@ -148,7 +143,6 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 		return res, err
 	}
 	defer ing.Close()
-	var relay Relay
 	var gate *outageGate
 	var popts []kgo.Opt
 	if cfg.Outage > 0 {
@@ -165,12 +159,21 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 		}
 		return NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge, ProducerOpts: popts}, nil)
 	}
-	relay, err = newRelay()
-	if err != nil {
-		return res, err
+	relays := make([]Relay, cfg.Relays)
+	for i := range relays {
+		if relays[i], err = newRelay(); err != nil {
+			for _, r := range relays[:i] {
+				r.Close()
+			}
+			return res, err
+		}
 	}
 	var stats RelayStats
-	defer func() { relay.Close() }()
+	defer func() {
+		for _, r := range relays {
+			r.Close()
+		}
+	}()
 	down, err := NewDownstream(ctx, d, k, DownstreamConfig{Topic: out, Group: name + "-down", Batch: cfg.Batch}, nil)
 	if err != nil {
 		return res, err
@@ -213,31 +216,33 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 		}
 	}
 	const wait = 50 * time.Millisecond
-	wg.Add(3)
+	wg.Add(2 + len(relays))
 	go loop(func() (int, error) { return ing.Step(ctx, wait) }, 0)
 	relayIdle := time.Duration(0)
 	if cfg.Relay == Polling {
 		relayIdle = cfg.PollInterval
 	}
-	go loop(func() (int, error) {
-		got, err := relay.Step(ctx, wait)
-		if err != nil && gate != nil && ctx.Err() == nil {
-			// The broker was away: a supervisor restarts the relay, which
-			// resumes from what it had confirmed.
-			mu.Lock()
-			res.RelayRestarts++
-			stats = addStats(stats, relay.Stats())
-			mu.Unlock()
-			relay.Close()
-			time.Sleep(100 * time.Millisecond)
-			if relay, err = newRelay(); err != nil {
-				relay = nopRelay{}
-				return 0, err
+	for i := range relays {
+		go loop(func() (int, error) {
+			got, err := relays[i].Step(ctx, wait)
+			if err != nil && gate != nil && ctx.Err() == nil {
+				// The broker was away: a supervisor restarts the relay,
+				// which resumes from what it had confirmed.
+				mu.Lock()
+				res.RelayRestarts++
+				stats = addStats(stats, relays[i].Stats())
+				mu.Unlock()
+				relays[i].Close()
+				time.Sleep(100 * time.Millisecond)
+				if relays[i], err = newRelay(); err != nil {
+					relays[i] = nopRelay{}
+					return 0, err
+				}
+				return 0, nil
 			}
-			return 0, nil
-		}
-		return got, err
-	}, relayIdle)
+			return got, err
+		}, relayIdle)
+	}
 	go loop(func() (int, error) { return down.Step(ctx, wait) }, 0)
 
 	// The producer of orders, the outage and the outbox sampler.
@@ -311,7 +316,10 @@ func Flow(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngi
 		return res, fmt.Errorf("outbox: the flow did not finish within %v", MaxRun)
 	}
 	res.Throughput = float64(cfg.Orders) / res.Took.Seconds()
-	res.Relay = addStats(stats, relay.Stats())
+	res.Relay = stats
+	for _, r := range relays {
+		res.Relay = addStats(res.Relay, r.Stats())
+	}
 	res.Latency = res.Relay.Latency
 	h, err := Collect(context.Background(), d, k, orders, out)
 	if err != nil {

@@ -19,6 +19,13 @@ import (
 // published again. Rows are taken in seq order, which is insert order,
 // not commit order; since one customer's orders are written by one
 // ingest consumer in turn, each aggregate's rows are in order.
+//
+// Several PollRelays lose and duplicate nothing, but they break the
+// order per aggregate: each locks a different batch, and the batches race
+// to the broker (3 relays published 21 to 53 of 3,000 events after a
+// later event of the same customer in five runs of
+// TestSeveralPollingRelaysKeepEveryEventButNotItsOrder).
+// Run one, or give each a range of aggregate hashes.
 type PollRelay struct {
 	db    *sql.DB
 	pub   *publisher

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -126,33 +125,16 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	if err := cfg.validate(); err != nil {
 		return res, err
 	}
-	if cfg.Relay == LogBased && !dbe.Real {
-		return res, errors.New("outbox: log-based CDC needs PostgreSQL: run make postgres and set DSGYM_POSTGRES_URL, or use the polling relay")
-	}
 	ctx, cancel := context.WithTimeout(ctx, MaxRun)
 	defer cancel()
 	began := time.Now()
-	n := runs.Add(1)
-	name := fmt.Sprintf("outbox-%d-%d", os.Getpid(), n)
-	in, out := name+"-in", name+"-out"
-	for _, t := range []string{in, out} {
-		if err := k.CreateTopic(ctx, t, int32(cfg.Partitions), -1); err != nil {
-			return res, err
-		}
-	}
-	defer deleteTopics(k, in, out)
-	d, err := NewDatabase(ctx, dbe, cfg.Customers)
+	st, err := newStage(ctx, k, dbe, "run", cfg.Relay, cfg.Partitions, cfg.Customers)
 	if err != nil {
 		return res, err
 	}
-	defer d.Close()
-	slot := fmt.Sprintf("dsgym_outbox_%d_%d", os.Getpid(), n)
-	if cfg.Relay == LogBased {
-		if err := SetupLog(ctx, d, slot, slot); err != nil {
-			return res, err
-		}
-		defer dropLog(d, slot)
-	}
+	defer st.close()
+	in, out, slot, d := st.in, st.out, st.slot, st.d
+	name := in[:len(in)-len("-in")]
 	r := rand.New(rand.NewPCG(cfg.Seed, 9))
 	orders, err := WriteOrders(ctx, k, in, cfg.Orders, cfg.Customers, cfg.MalformedEvery, r)
 	if err != nil {
