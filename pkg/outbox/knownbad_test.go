@@ -39,6 +39,7 @@ func TestTheCheckerCatchesKnownBadPipelines(t *testing.T) {
 		{"ingest without an inbox", IngestBeforeOffsets, Config{Write: writeWithoutInbox}, false, func(r Report) int { return r.DuplicateEffects }},
 		{"downstream without an inbox", RelayBeforeConfirm, Config{Apply: applyWithoutInbox}, false, func(r Report) int { return r.DownstreamDuplicates }},
 		{"log relay confirming before it publishes", RelayBeforePublish, Config{Relay: LogBased, confirmFirst: true}, true, func(r Report) int { return r.Unpublished }},
+		{"ingest without an inbox, input replayed from offset 0", "", Config{Write: writeWithoutInbox, ReplayAll: true}, false, func(r Report) int { return r.DuplicateEffects }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := sqlite()
@@ -47,11 +48,14 @@ func TestTheCheckerCatchesKnownBadPipelines(t *testing.T) {
 			}
 			k := kafkaFor(t, false)
 			cfg := tc.cfg
-			cfg.Crash, cfg.Seed = Crash{At: tc.crash, After: 2}, 7
+			cfg.Seed = 7
+			if tc.crash != "" {
+				cfg.Crash = Crash{At: tc.crash, After: 2}
+			}
 			res, err := Run(context.Background(), k, db, cfg)
 			require.NoError(t, err)
-			t.Logf("%s, crash %s: %v", tc.name, tc.crash, res.Report)
-			require.True(t, res.Crashed)
+			t.Logf("%s, crash %v: %v", tc.name, &cfg.Crash, res.Report)
+			require.Equal(t, tc.crash != "", res.Crashed)
 			require.Positive(t, tc.want(res.Report), "the checker missed it: %v", res.Report)
 			require.False(t, res.Report.OK())
 

@@ -59,3 +59,30 @@ func TestACrashFreeRunIsExactlyOnce(t *testing.T) {
 		})
 	}
 }
+
+// Replaying the whole input topic from offset 0 changes nothing: the
+// inbox holds every record's position. Without the inbox, the replay
+// writes every order a second time.
+func TestAReplayOfTheWholeInputChangesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		relay RelayKind
+		pg    bool
+	}{
+		{"polling on SQLite", Polling, false},
+		{"log-based on PostgreSQL", LogBased, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := sqlite()
+			if tc.pg {
+				db = postgres(t)
+			}
+			res, err := Run(context.Background(), kafkaFor(t, false), db, Config{Relay: tc.relay, Orders: 200, MalformedEvery: 50, ReplayAll: true, Seed: 2})
+			require.NoError(t, err)
+			t.Logf("%s: replayed %d records, %d skipped by the inbox; %v", tc.name, res.Replayed, res.ReplaySkipped, res.Report)
+			require.Equal(t, 200, res.Replayed)
+			require.Equal(t, 200, res.ReplaySkipped)
+			require.True(t, res.Report.OK(), "%v", res.Report)
+		})
+	}
+}
