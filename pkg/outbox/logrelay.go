@@ -89,10 +89,22 @@ func SetupLog(ctx context.Context, d *Database, slot, publication string) error 
 }
 
 // NewLogRelay opens the stream on the slot (resuming after its confirmed
-// position) and the producer.
+// position) and the producer. The slot must exist (SetupLog): a relay
+// that created a missing slot itself would start from the server's
+// current position and silently skip every outbox row committed since
+// the old slot went away, so it refuses, saying so.
 func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg LogRelayConfig, crash *Crash) (*LogRelay, error) {
 	if cfg.ConfirmEvery <= 0 {
 		cfg.ConfirmEvery = 1
+	}
+	if !d.Postgres() {
+		return nil, errNeedsPostgres
+	}
+	switch _, err := cdc.SlotStatus(ctx, d.Engine.URL, cfg.Slot); {
+	case errors.Is(err, cdc.ErrNoSlot):
+		return nil, fmt.Errorf("outbox: replication slot %s does not exist: create it with SetupLog before the first outbox row is written (a slot created now would skip every row committed before it; to start over on purpose, run SetupLog, then replay or re-publish the outbox)", cfg.Slot)
+	case err != nil:
+		return nil, err
 	}
 	if cfg.Confirm == nil {
 		cfg.Confirm = ref.Confirm

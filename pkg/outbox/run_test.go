@@ -86,3 +86,27 @@ func TestAReplayOfTheWholeInputChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A log-based relay refuses a slot that does not exist, or a
+// publication that does not, with an error that says what to do; it
+// never creates the slot itself (that would skip what committed before).
+func TestALogRelayRefusesAMissingSlotOrPublication(t *testing.T) {
+	db := postgres(t)
+	k := kafkaFor(t, false)
+	ctx := context.Background()
+	d, err := NewDatabase(ctx, db, 2)
+	require.NoError(t, err)
+	defer d.Close()
+	_, err = NewLogRelay(ctx, d, k, LogRelayConfig{Slot: "dsgym_outbox_no_such_slot", Publication: "dsgym_outbox_no_such_pub", Topic: "t"}, nil)
+	require.ErrorContains(t, err, "does not exist: create it with SetupLog")
+
+	slot := "dsgym_outbox_refuse_" + randomHex(3)
+	require.NoError(t, SetupLog(ctx, d, slot, slot))
+	defer dropLog(d, slot)
+	_, err = NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: "dsgym_outbox_no_such_pub", Topic: "t"}, nil)
+	require.Error(t, err)
+	t.Logf("missing publication: %v", err)
+
+	_, err = Run(ctx, k, sqlite(), Config{Relay: LogBased})
+	require.ErrorContains(t, err, "needs PostgreSQL")
+}
