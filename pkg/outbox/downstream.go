@@ -27,6 +27,7 @@ type Downstream struct {
 	crash *Crash
 	batch int
 	pg    bool
+	tr    *tracer
 	// Applied and Duplicates count events applied and events the inbox
 	// recognised.
 	Applied, Duplicates int
@@ -121,11 +122,15 @@ func (s *Downstream) Step(ctx context.Context, wait time.Duration) (int, error) 
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("downstream: commit: %w", err)
 	}
+	s.tr.add("Out", "D", "poll %d events", len(rs))
+	s.tr.add("D", "DB", "BEGIN, inbox, apply %d new (%d duplicates skipped), COMMIT", applied, len(rs)-applied)
 	s.Applied += applied
 	s.Duplicates += dups
 	if s.crash.hit(DownstreamBeforeOffsets) {
+		s.tr.note("D", true, "after applying, before the offset commit")
 		return 0, ErrCrashed
 	}
+	s.tr.add("D", "Out", "commit offsets")
 	if err := s.cl.CommitRecords(ctx, rs...); err != nil && !errors.Is(err, context.Canceled) {
 		return len(rs), fmt.Errorf("downstream: offset commit: %w", err)
 	}

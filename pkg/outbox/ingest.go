@@ -40,6 +40,7 @@ type Ingest struct {
 	// Committed is, per partition, the next offset whose Kafka commit
 	// this life saw succeed.
 	Committed map[int32]int64
+	tr        *tracer
 }
 
 // IngestConfig shapes an Ingest.
@@ -100,6 +101,7 @@ func (g *Ingest) Step(ctx context.Context, wait time.Duration) (int, error) {
 	if len(rs) == 0 {
 		return 0, nil
 	}
+	g.tr.add("In", "I", "poll %d records", len(rs))
 	tx, err := g.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("ingest: begin: %w", err)
@@ -126,16 +128,20 @@ func (g *Ingest) Step(ctx context.Context, wait time.Duration) (int, error) {
 		tx.Rollback()
 		return 0, fmt.Errorf("ingest: %w", err)
 	}
+	g.tr.add("I", "DB", "BEGIN, inbox rows, %d orders and outbox rows (%d seen before)", applied, skipped)
 	if g.crash.hit(IngestBeforeCommit) {
 		tx.Rollback()
+		g.tr.note("I", true, "before COMMIT (rolled back)")
 		return 0, ErrCrashed
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("ingest: commit: %w", err)
 	}
+	g.tr.add("I", "DB", "COMMIT")
 	g.Applied += applied
 	g.Skipped += skipped
 	if g.crash.hit(IngestBeforeOffsets) {
+		g.tr.note("I", true, "after COMMIT, before the offset commit")
 		return 0, ErrCrashed
 	}
 	if err := g.cl.CommitRecords(ctx, rs...); err != nil {
@@ -145,6 +151,7 @@ func (g *Ingest) Step(ctx context.Context, wait time.Duration) (int, error) {
 	for _, r := range rs {
 		g.Committed[r.Partition] = max(g.Committed[r.Partition], r.Offset+1)
 	}
+	g.tr.add("I", "In", "commit offsets")
 	return len(rs), nil
 }
 

@@ -38,6 +38,8 @@ type LogRelay struct {
 	confirmed uint64 // the position last confirmed (Ack)
 	since     int    // transactions received since the last confirm
 
+	tr *tracer
+
 	mu       sync.Mutex // guards what the producer's callbacks touch
 	inflight []*flight
 	failed   error
@@ -169,8 +171,13 @@ func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
 		}
 		r.confirmed = uint64(txn.EndLSN)
 	}
+	r.tr.add("DB", "R", "WAL: a committed transaction with %d outbox inserts", len(rows))
 	if len(rows) > 0 && r.crash.hit(RelayBeforePublish) {
+		r.tr.note("R", true, "before publishing")
 		return 0, ErrCrashed
+	}
+	if len(rows) > 0 {
+		r.tr.add("R", "Out", "publish %d events (%s ... %s), acks come back as they may", len(rows), rows[0].id, rows[len(rows)-1].id)
 	}
 	f := &flight{end: txn.EndLSN, waiting: len(rows)}
 	r.mu.Lock()
@@ -222,6 +229,7 @@ func (r *LogRelay) tryConfirm() error {
 	}
 	if pos > r.confirmed {
 		if r.crash.hit(RelayBeforeConfirm) {
+			r.tr.note("R", true, "after the acks, before confirming %s", pglogrepl.LSN(pos))
 			return ErrCrashed
 		}
 		if err := r.s.Ack(pglogrepl.LSN(pos)); err != nil {
@@ -230,6 +238,7 @@ func (r *LogRelay) tryConfirm() error {
 		r.confirmed = pos
 		r.since = 0
 		r.stats.Confirms++
+		r.tr.add("R", "DB", "confirm LSN %s (acknowledged up to it)", pglogrepl.LSN(pos))
 	}
 	// Forget the acknowledged transactions the confirmed position covers.
 	r.mu.Lock()

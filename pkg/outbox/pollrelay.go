@@ -33,6 +33,7 @@ type PollRelay struct {
 	crash *Crash
 	pg    bool
 	stats RelayStats
+	tr    *tracer
 }
 
 // PollRelayConfig shapes a PollRelay.
@@ -106,14 +107,19 @@ func (r *PollRelay) Step(ctx context.Context, _ time.Duration) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	r.tr.add("R", "DB", "SELECT %d unpublished rows FOR UPDATE", len(rows))
 	if r.crash.hit(RelayBeforePublish) {
+		r.tr.note("R", true, "before publishing")
 		return 0, ErrCrashed
 	}
 	if err := r.pub.publish(ctx, rows, &r.stats.Latency); err != nil {
 		return 0, err
 	}
 	r.stats.Published += len(rows)
+	r.tr.add("R", "Out", "publish %d events (%s ... %s)", len(rows), rows[0].id, rows[len(rows)-1].id)
+	r.tr.add("Out", "R", "ack")
 	if r.crash.hit(RelayBeforeConfirm) {
+		r.tr.note("R", true, "after the ack, before marking the rows")
 		return 0, ErrCrashed
 	}
 	var now any = time.Now()
@@ -135,6 +141,7 @@ func (r *PollRelay) Step(ctx context.Context, _ time.Duration) (int, error) {
 		return len(rows), fmt.Errorf("relay: commit: %w", err)
 	}
 	r.stats.Confirms++
+	r.tr.add("R", "DB", "mark %d rows published, COMMIT", len(rows))
 	return len(rows), nil
 }
 

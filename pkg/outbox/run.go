@@ -30,6 +30,8 @@ type Config struct {
 	Crash Crash
 	// Seed draws the orders and the interleaving of the components.
 	Seed uint64
+	// Trace records every step of the run in Result.Trace (for Diagram).
+	Trace bool
 	// ReplayAll, once the run has settled, consumes the whole input topic
 	// again from offset 0 in a new consumer group (an operator resetting
 	// the offsets, say) before the checker runs: the inbox must skip
@@ -102,6 +104,8 @@ type Result struct {
 	// restarts.
 	Crashed  bool
 	Restarts int
+	// Trace is the run's steps, when Config.Trace is set.
+	Trace []TraceStep
 	// Stalled reports that the run stopped with every component idle and
 	// some committed orders not applied downstream.
 	Stalled bool
@@ -155,19 +159,39 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	}
 
 	crash := cfg.Crash
+	var tr *tracer
+	if cfg.Trace {
+		tr = &tracer{}
+	}
 	lives := 0
 	newIngest := func() (*Ingest, error) {
 		lives++
-		return NewIngest(ctx, d, k, fmt.Sprintf("i%d", lives), IngestConfig{Topic: in, Group: name + "-ingest", Batch: cfg.Batch, Purge: cfg.Purge, Write: cfg.Write}, &crash)
+		g, err := NewIngest(ctx, d, k, fmt.Sprintf("i%d", lives), IngestConfig{Topic: in, Group: name + "-ingest", Batch: cfg.Batch, Purge: cfg.Purge, Write: cfg.Write}, &crash)
+		if err == nil {
+			g.tr = tr
+		}
+		return g, err
 	}
 	newRelay := func() (Relay, error) {
 		if cfg.Relay == LogBased {
-			return NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery, confirmFirst: cfg.confirmFirst}, &crash)
+			r, err := NewLogRelay(ctx, d, k, LogRelayConfig{Slot: slot, Publication: slot, Topic: out, ConfirmEvery: cfg.ConfirmEvery, confirmFirst: cfg.confirmFirst}, &crash)
+			if err == nil {
+				r.tr = tr
+			}
+			return r, err
 		}
-		return NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge}, &crash)
+		r, err := NewPollRelay(ctx, d, k, PollRelayConfig{Topic: out, Batch: cfg.Batch, Purge: cfg.Purge}, &crash)
+		if err == nil {
+			r.tr = tr
+		}
+		return r, err
 	}
 	newDown := func() (*Downstream, error) {
-		return NewDownstream(ctx, d, k, DownstreamConfig{Topic: out, Group: name + "-down", Batch: cfg.Batch, Apply: cfg.Apply}, &crash)
+		s, err := NewDownstream(ctx, d, k, DownstreamConfig{Topic: out, Group: name + "-down", Batch: cfg.Batch, Apply: cfg.Apply}, &crash)
+		if err == nil {
+			s.tr = tr
+		}
+		return s, err
 	}
 	ing, err := newIngest()
 	if err != nil {
@@ -222,6 +246,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 				res.Skipped += ing.Skipped
 				ing.Close()
 				res.Restarts++
+				tr.note("I", false, "restarted: resumes from the committed offsets")
 				ing, err = newIngest()
 			}
 		case 1:
@@ -230,6 +255,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 				addRelay(relay.Stats())
 				relay.Close()
 				res.Restarts++
+				tr.note("R", false, "restarted: resumes from what it confirmed")
 				relay, err = newRelay()
 				if err != nil {
 					relay = nopRelay{}
@@ -241,6 +267,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 				res.DownstreamDuplicates += down.Duplicates
 				down.Close()
 				res.Restarts++
+				tr.note("D", false, "restarted: resumes from the committed offsets")
 				down, err = newDown()
 			}
 		}
@@ -297,6 +324,9 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	}
 	res.Took = time.Since(began)
 	res.Crashed = crash.Fired()
+	if tr != nil {
+		res.Trace = tr.steps
+	}
 	res.Skipped += ing.Skipped
 	res.DownstreamDuplicates += down.Duplicates
 	addRelay(relay.Stats())

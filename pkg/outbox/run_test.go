@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/dsgym/dsgym/pkg/engines"
@@ -109,4 +110,22 @@ func TestALogRelayRefusesAMissingSlotOrPublication(t *testing.T) {
 
 	_, err = Run(ctx, k, sqlite(), Config{Relay: LogBased})
 	require.ErrorContains(t, err, "needs PostgreSQL")
+}
+
+// A traced run draws the crash and what follows it: the relay dies
+// after the ack, restarts, and publishes the same events again.
+func TestATracedRunDrawsTheCrashAndTheRepublish(t *testing.T) {
+	res, err := Run(context.Background(), kafkaFor(t, false), sqlite(), Config{Orders: 6, Partitions: 1, Customers: 2, Batch: 3, Trace: true,
+		Crash: Crash{At: RelayBeforeConfirm, After: 1}, Seed: 1})
+	require.NoError(t, err)
+	require.True(t, res.Report.OK(), "%v", res.Report)
+	d := Diagram(res.Trace, 200, 40)
+	t.Log(d)
+	require.Contains(t, d, "Note over R: CRASH after the ack, before marking the rows")
+	require.Contains(t, d, "Note over R: restarted")
+	require.Equal(t, 2, strings.Count(d, "publish 3 events (i1-e1 ... i1-e3)"), "the batch published before the crash is published again")
+	folded := Diagram(res.Trace, 10, 6)
+	require.Contains(t, folded, "more steps ...")
+	require.Contains(t, folded, "CRASH")
+	require.NotContains(t, d, ";", "a semicolon ends a Mermaid statement")
 }
