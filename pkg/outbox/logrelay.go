@@ -34,6 +34,8 @@ type LogRelay struct {
 	every   int
 	first   bool
 	confirm step.ConfirmFunc
+	url     string
+	slot    string
 
 	confirmed uint64 // the position last confirmed (Ack)
 	since     int    // transactions received since the last confirm
@@ -120,7 +122,7 @@ func NewLogRelay(ctx context.Context, d *Database, k *engines.KafkaEngine, cfg L
 		s.Abandon()
 		return nil, err
 	}
-	return &LogRelay{s: s, pub: pub, table: "outbox", crash: crash, every: cfg.ConfirmEvery, first: cfg.confirmFirst,
+	return &LogRelay{s: s, pub: pub, table: "outbox", crash: crash, every: cfg.ConfirmEvery, first: cfg.confirmFirst, url: d.Engine.URL, slot: cfg.Slot,
 		confirm: cfg.Confirm, confirmed: uint64(s.Start())}, nil
 }
 
@@ -166,7 +168,12 @@ func (r *LogRelay) Step(ctx context.Context, wait time.Duration) (int, error) {
 		if err := r.s.Ack(txn.EndLSN); err != nil {
 			return 0, err
 		}
-		if _, err := r.s.Flush(ctx); err != nil { // and make sure the server has it
+		if _, err := r.s.Flush(ctx); err != nil {
+			return 0, err
+		}
+		// And wait until the slot shows it: Flush's answer can be a
+		// keepalive sent before the server read the update.
+		if err := r.waitConfirmed(ctx, txn.EndLSN); err != nil {
 			return 0, err
 		}
 		r.confirmed = uint64(txn.EndLSN)
@@ -291,4 +298,27 @@ func (r *LogRelay) Stats() RelayStats {
 func (r *LogRelay) Close() {
 	r.s.Abandon()
 	r.pub.close()
+}
+
+// waitConfirmed waits, at most 5 s, until the slot's confirmed position
+// reaches lsn (the known-bad confirm-first relay uses it, so that its
+// early confirmation is really on the server when it crashes).
+func (r *LogRelay) waitConfirmed(ctx context.Context, lsn pglogrepl.LSN) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := cdc.SlotStatus(ctx, r.url, r.slot)
+		if err != nil {
+			return err
+		}
+		if st.ConfirmedFlush >= lsn {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("relay: slot %s confirmed %s, not %s, after 5 s", r.slot, st.ConfirmedFlush, lsn)
+		}
+		if _, err := r.s.Flush(ctx); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
