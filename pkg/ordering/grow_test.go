@@ -2,6 +2,7 @@ package ordering
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,14 @@ func TestAddingPartitionsBreaksTheOrderOfMovedKeysOnly(t *testing.T) {
 		g, err := Grow(context.Background(), k, 4, 6, 60, 3000, 200*time.Microsecond)
 		require.NoError(t, err)
 		t.Logf("%s: 4 to 6 partitions: %d of %d users moved, %d broke order; %v; took %v", g.Engine, g.Moved, g.Users, g.Broken, g.Report, g.Took)
-		require.Positive(t, g.Broken, "no user's order broke")
+		// Whether a moved user's order breaks depends on the consumer's lag
+		// at the switch: on kfake the old partition is always behind; a real
+		// broker's consumer has, once in CI, caught up before the producer
+		// saw the new partitions (0 broke, 6 to 15 in other runs). So only
+		// kfake must show a break; both must never break an unmoved user.
+		if !strings.HasPrefix(g.Engine, "Kafka") {
+			require.Positive(t, g.Broken, "no user's order broke")
+		}
 		require.LessOrEqual(t, g.Broken, g.Moved, "a user that did not move broke order")
 		require.Zero(t, g.Report.Lost+g.Report.Duplicated, "%v", g.Report)
 	})
