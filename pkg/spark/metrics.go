@@ -2,41 +2,15 @@ package spark
 
 import (
 	"context"
+	"github.com/dsgym/dsgym/pkg/shuffle"
 	"slices"
 	"time"
 )
 
 // TaskMetrics is what one task attempt measured, flattened from the REST
-// API's Task.
-type TaskMetrics struct {
-	Stage, StageAttempt int
-	TaskID              int64
-	Index, Partition    int
-	Attempt             int
-	Status              string // SUCCESS, FAILED, KILLED, RUNNING
-	Speculative         bool
-	Executor            string
-
-	// Duration is the task's wall time from launch to end (scheduling and
-	// deserialization included); never 0 for a finished task.
-	Duration time.Duration
-	// RunTime is executorRunTime, the time spent running the task's code.
-	// Spark reports whole milliseconds: a tiny task may show 0.
-	RunTime time.Duration
-	// CPUTime is executorCpuTime.
-	CPUTime time.Duration
-	// GCTime is the JVM garbage collection time during the task.
-	GCTime time.Duration
-
-	InputRecords, InputBytes int64
-	// ShuffleReadRecords and ShuffleReadBytes count local and remote
-	// blocks together.
-	ShuffleReadRecords, ShuffleReadBytes   int64
-	ShuffleWriteRecords, ShuffleWriteBytes int64
-	// MemorySpilled is the in-memory size of what was spilled, DiskSpilled
-	// its size on disk.
-	MemorySpilled, DiskSpilled int64
-}
+// API's Task. It is pkg/shuffle's type, so that the simulator's tasks and a
+// real Spark's go through one diagnosis.
+type TaskMetrics = shuffle.TaskMetrics
 
 // Metrics flattens a Task of a stage attempt.
 func (t Task) Metrics(stage, attempt int) TaskMetrics {
@@ -44,10 +18,14 @@ func (t Task) Metrics(stage, attempt int) TaskMetrics {
 		Stage: stage, StageAttempt: attempt,
 		TaskID: t.TaskID, Index: t.Index, Partition: t.PartitionID, Attempt: t.Attempt,
 		Status: t.Status, Speculative: t.Speculative, Executor: t.ExecutorID,
+		Host: t.Host, Locality: t.TaskLocality, Error: t.ErrorMessage,
 		Duration: time.Duration(t.Duration) * time.Millisecond,
 	}
 	if r := t.TaskMetrics; r != nil {
 		m.RunTime = time.Duration(r.ExecutorRunTime) * time.Millisecond
+		m.DeserializeTime = time.Duration(r.ExecutorDeserializeTime) * time.Millisecond
+		m.FetchWait = time.Duration(r.ShuffleReadMetrics.FetchWaitTime) * time.Millisecond
+		m.ShuffleRemoteBytes = r.ShuffleReadMetrics.RemoteBytesRead
 		m.CPUTime = time.Duration(r.ExecutorCPUTime)
 		m.GCTime = time.Duration(r.JVMGCTime) * time.Millisecond
 		m.InputRecords = r.InputMetrics.RecordsRead
@@ -82,14 +60,5 @@ func (u *UI) TaskMetrics(ctx context.Context, app string, stage, attempt int) ([
 	return out, nil
 }
 
-// Succeeded keeps the tasks whose Status is SUCCESS: the attempts whose
-// output counts (a killed speculative copy or a failed attempt does not).
-func Succeeded(tasks []TaskMetrics) []TaskMetrics {
-	var out []TaskMetrics
-	for _, t := range tasks {
-		if t.Status == "SUCCESS" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+// Succeeded keeps the tasks whose Status is SUCCESS (see shuffle.Succeeded).
+func Succeeded(tasks []TaskMetrics) []TaskMetrics { return shuffle.Succeeded(tasks) }

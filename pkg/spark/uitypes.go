@@ -71,7 +71,8 @@ type Task struct {
 	Duration     int64       `json:"duration"` // launch to end, including scheduling
 	ExecutorID   string      `json:"executorId"`
 	Host         string      `json:"host"`
-	Status       string      `json:"status"` // SUCCESS, FAILED, KILLED, RUNNING
+	TaskLocality string      `json:"taskLocality"` // PROCESS_LOCAL ... ANY
+	Status       string      `json:"status"`       // SUCCESS, FAILED, KILLED, RUNNING
 	Speculative  bool        `json:"speculative"`
 	TaskMetrics  *RawMetrics `json:"taskMetrics"` // nil while a task runs
 	ErrorMessage string      `json:"errorMessage"`

@@ -1,0 +1,659 @@
+package shuffle
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/dsgym/dsgym/pkg/sim"
+)
+
+// Stage is one attempt of one stage as it ran.
+type Stage struct {
+	ID, Attempt int
+	Name        string
+	Start, End  time.Duration
+	// Tasks holds every task attempt, in launch order: successes, the
+	// copies speculation killed and the attempts that failed.
+	Tasks []TaskMetrics
+}
+
+// Time is the stage attempt's wall time.
+func (s Stage) Time() time.Duration { return s.End - s.Start }
+
+// Result is one simulated run.
+type Result struct {
+	Seed uint64
+	// Wall is the job's time from the first task to the last.
+	Wall   time.Duration
+	Stages []Stage
+	// Splits are the skewed partitions AQE split (joins only).
+	Splits []Split
+	// BroadcastBytes is the small side shipped to every executor.
+	BroadcastBytes int64
+	// Copies counts speculative copies launched, CopyWins those that
+	// finished first; Wasted is the slot time of the attempts that were
+	// killed or failed.
+	Copies, CopyWins int
+	Wasted           time.Duration
+	// Recomputed counts map tasks run again because their output was lost.
+	Recomputed int
+	// Events is how many task events (launches and ends) ran.
+	Events int
+	// Notes says what the run could not do, in sentences.
+	Notes []string
+}
+
+// Stage returns the last attempt of the stage named name, or false.
+func (r *Result) Stage(name string) (Stage, bool) {
+	for i := len(r.Stages) - 1; i >= 0; i-- {
+		if r.Stages[i].Name == name {
+			return r.Stages[i], true
+		}
+	}
+	return Stage{}, false
+}
+
+// Last returns the last stage attempt (the job's final stage).
+func (r *Result) Last() Stage { return r.Stages[len(r.Stages)-1] }
+
+// Successful returns the successful task attempts of every attempt of
+// the stage named name: one per partition.
+func (r *Result) Successful(name string) []TaskMetrics {
+	var out []TaskMetrics
+	for _, s := range r.Stages {
+		if s.Name == name {
+			out = append(out, Succeeded(s.Tasks)...)
+		}
+	}
+	return out
+}
+
+// Run simulates the job c describes.
+func Run(c Config) (*Result, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	pl, err := c.build()
+	if err != nil {
+		return nil, err
+	}
+	e := newEngine(c, pl)
+	return e.run()
+}
+
+type attemptRun struct {
+	t      *taskRun
+	exec   int
+	start  sim.Time
+	dur    time.Duration
+	timer  *sim.Timer
+	spec   bool
+	number int
+	m      TaskMetrics
+}
+
+type taskRun struct {
+	st      *stageRun
+	p       *taskPlan
+	done    bool
+	queued  bool
+	copied  bool
+	took    time.Duration // the successful attempt's duration
+	running []*attemptRun
+}
+
+type stageRun struct {
+	plan      *stagePlan
+	attempt   int
+	tasks     []*taskRun
+	remaining int
+	waiting   int
+	notify    []*stageRun
+	recovery  bool
+	closed    bool
+	noPref    queue
+	byHost    []queue
+	pref      queue
+	spec      []*taskRun
+	lastLocal sim.Time
+	out       int // index in Result.Stages
+}
+
+// queue is a FIFO of tasks that skips those no longer queued.
+type queue struct {
+	items []*taskRun
+	head  int
+}
+
+func (q *queue) push(t *taskRun) { q.items = append(q.items, t) }
+
+func (q *queue) pop() *taskRun {
+	for q.head < len(q.items) {
+		t := q.items[q.head]
+		q.head++
+		if t.queued {
+			return t
+		}
+	}
+	return nil
+}
+
+func (q *queue) peek() *taskRun {
+	for q.head < len(q.items) {
+		if t := q.items[q.head]; t.queued {
+			return t
+		}
+		q.head++
+	}
+	return nil
+}
+
+type engine struct {
+	c       Config
+	pl      *plan
+	s       *sim.Sim
+	rng     *rand.Rand
+	alive   []bool
+	free    []int
+	slow    []float64
+	gc      []float64
+	net     []float64
+	built   map[[2]int]bool // (stage plan id, executor) has built the broadcast table
+	active  []*stageRun
+	phase   int
+	res     *Result
+	taskID  int64
+	done    bool
+	wake    *sim.Timer
+	specT   *sim.Timer
+	timers  []*sim.Timer
+	execMem int64
+}
+
+func newEngine(c Config, pl *plan) *engine {
+	n := c.Cluster.Executors
+	e := &engine{c: c, pl: pl, s: sim.New(c.Seed), alive: make([]bool, n), free: make([]int, n),
+		slow: make([]float64, n), gc: make([]float64, n), net: make([]float64, n), built: map[[2]int]bool{},
+		res: &Result{Seed: c.Seed, Splits: pl.splits, BroadcastBytes: pl.bcast, Notes: pl.notes},
+		execMem: c.Cluster.ExecutionMemory()}
+	e.rng = e.s.Rand("tasks")
+	if c.MaxEvents > 0 {
+		e.s.SetMaxSteps(uint64(c.MaxEvents))
+	} else {
+		e.s.SetMaxSteps(20_000_000)
+	}
+	for i := range n {
+		e.alive[i], e.free[i], e.slow[i], e.gc[i], e.net[i] = true, c.Cluster.Cores, 1, 1, c.Cluster.Network
+	}
+	for _, f := range c.Faults {
+		switch f.Kind {
+		case SlowHost:
+			e.slow[f.Host] *= f.Factor
+		case GCStorm:
+			e.gc[f.Host] *= f.Factor
+		case HotNetwork:
+			e.net[f.Host] /= f.Factor
+		}
+	}
+	return e
+}
+
+func (e *engine) run() (*Result, error) {
+	for _, f := range e.c.Faults {
+		if f.Kind == LoseExecutor {
+			f := f
+			e.timers = append(e.timers, e.s.At(f.At, func() { e.lose(f.Host) }))
+		}
+	}
+	if e.c.Speculation.Enabled {
+		e.specT = e.s.After(e.c.Speculation.Interval, e.speculate)
+	}
+	e.startPhase()
+	if err := e.s.Run(); err != nil {
+		return nil, err
+	}
+	if !e.done {
+		return nil, fmt.Errorf("shuffle: the job could not finish (no executor left to run its tasks) at %v", e.s.Now())
+	}
+	return e.res, nil
+}
+
+func (e *engine) startPhase() {
+	if e.phase == len(e.pl.phases) {
+		e.done = true
+		e.res.Wall = e.s.Now()
+		for _, t := range e.timers {
+			t.Stop()
+		}
+		e.specT.Stop()
+		e.wake.Stop()
+		return
+	}
+	for _, sp := range e.pl.phases[e.phase] {
+		idx := seq(len(sp.tasks))
+		e.startStage(sp, idx, false)
+	}
+	e.schedule()
+}
+
+// startStage opens an attempt of sp over the given task indexes; it waits
+// for recovery stages first when a shuffle it reads lost outputs.
+func (e *engine) startStage(sp *stagePlan, idx []int, recovery bool) *stageRun {
+	st := &stageRun{plan: sp, attempt: sp.attempts, recovery: recovery, byHost: make([]queue, e.c.Cluster.Executors), lastLocal: e.s.Now()}
+	sp.attempts++
+	st.out = len(e.res.Stages)
+	e.res.Stages = append(e.res.Stages, Stage{ID: sp.id, Attempt: st.attempt, Name: sp.name, Start: e.s.Now()})
+	for _, i := range idx {
+		st.tasks = append(st.tasks, &taskRun{st: st, p: &sp.tasks[i]})
+	}
+	st.remaining = len(st.tasks)
+	e.active = append(e.active, st)
+	// recover lost inputs first
+	lost := map[*shuffleState][]int{}
+	for _, t := range st.tasks {
+		for _, r := range t.p.reads {
+			if _, seen := lost[r.sh]; seen {
+				continue
+			}
+			var miss []int
+			for m, h := range r.sh.host {
+				if h < 0 {
+					miss = append(miss, m)
+				}
+			}
+			lost[r.sh] = miss
+		}
+	}
+	for sh, miss := range lost {
+		if len(miss) == 0 {
+			continue
+		}
+		e.res.Recomputed += len(miss)
+		rec := e.startStage(sh.producer, miss, true)
+		rec.notify = append(rec.notify, st)
+		st.waiting++
+	}
+	if st.waiting == 0 {
+		e.enqueueAll(st)
+	}
+	return st
+}
+
+func (e *engine) enqueueAll(st *stageRun) {
+	e.res.Stages[st.out].Start = e.s.Now()
+	for _, t := range st.tasks {
+		e.enqueue(t)
+	}
+}
+
+func (e *engine) enqueue(t *taskRun) {
+	t.queued = true
+	st := t.st
+	if t.p.pref < 0 {
+		st.noPref.push(t)
+		return
+	}
+	st.byHost[t.p.pref].push(t)
+	st.pref.push(t)
+}
+
+// schedule fills free slots: local tasks first, then tasks without a
+// preference, then (after the locality wait) any task, then speculative
+// copies on a host other than the original's.
+func (e *engine) schedule() {
+	if e.done {
+		return
+	}
+	needWake := sim.Time(-1)
+	for ex := range e.free {
+		for e.alive[ex] && e.free[ex] > 0 {
+			t, loc, spec, wakeAt := e.pick(ex)
+			if wakeAt >= 0 && (needWake < 0 || wakeAt < needWake) {
+				needWake = wakeAt
+			}
+			if t == nil {
+				break
+			}
+			e.launch(t, ex, loc, spec)
+		}
+	}
+	if needWake >= 0 && (!e.wake.Pending() || e.wake.When() > needWake) {
+		e.wake.Stop()
+		e.wake = e.s.At(needWake, e.schedule)
+	}
+}
+
+func (e *engine) pick(ex int) (*taskRun, string, bool, sim.Time) {
+	wake := sim.Time(-1)
+	for _, st := range e.active {
+		if st.waiting > 0 || st.closed {
+			continue
+		}
+		if t := st.byHost[ex].pop(); t != nil {
+			st.lastLocal = e.s.Now()
+			return t, "NODE_LOCAL", false, -1
+		}
+		if t := st.noPref.pop(); t != nil {
+			return t, "PROCESS_LOCAL", false, -1
+		}
+		if t := st.pref.peek(); t != nil {
+			if !e.alive[t.p.pref] || e.s.Now()-st.lastLocal >= e.c.LocalityWait {
+				st.pref.pop()
+				return t, "ANY", false, -1
+			}
+			wake = st.lastLocal + e.c.LocalityWait
+		}
+	}
+	for _, st := range e.active {
+		if st.closed {
+			continue
+		}
+		for i, t := range st.spec {
+			if t.done || len(t.running) == 0 {
+				continue
+			}
+			if e.c.Cluster.Executors > 1 && slices.ContainsFunc(t.running, func(a *attemptRun) bool { return a.exec == ex }) {
+				continue
+			}
+			st.spec = slices.Delete(st.spec, i, i+1)
+			return t, "PROCESS_LOCAL", true, -1
+		}
+	}
+	return nil, "", false, wake
+}
+
+func (e *engine) launch(t *taskRun, ex int, loc string, spec bool) {
+	t.queued = false
+	e.free[ex]--
+	e.taskID++
+	e.res.Events++
+	a := &attemptRun{t: t, exec: ex, start: e.s.Now(), spec: spec, number: t.st.plan.attempts}
+	a.number = len(t.running)
+	if spec {
+		e.res.Copies++
+	}
+	a.m = e.cost(t, ex, loc)
+	a.m.TaskID, a.m.Stage, a.m.StageAttempt = e.taskID, t.st.plan.id, t.st.attempt
+	a.m.Index, a.m.Partition, a.m.Speculative = t.p.index, t.p.index, spec
+	a.m.Launch = e.s.Now()
+	a.dur = a.m.Duration
+	t.running = append(t.running, a)
+	a.timer = e.s.After(a.dur, func() { e.finish(a) })
+}
+
+// cost is the task model: what the attempt of t measures on executor ex.
+func (e *engine) cost(t *taskRun, ex int, loc string) TaskMetrics {
+	c, p := e.c.Cost, t.p
+	cores := float64(e.c.Cluster.Cores)
+	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	diskBW := e.c.Cluster.Disk / cores / e.slow[ex]
+	m := TaskMetrics{Executor: fmt.Sprint(ex), Host: fmt.Sprintf("host-%d", ex), Locality: loc, Status: "SUCCESS",
+		InputRecords: p.inputRows, InputBytes: p.inputBytes, ShuffleWriteRecords: p.writeRecs, ShuffleWriteBytes: p.writeBytes}
+	noise := math.Exp(c.Noise * e.rng.NormFloat64())
+	records := p.records()
+	if p.build > 0 && !e.built[[2]int{t.st.plan.id, ex}] {
+		e.built[[2]int{t.st.plan.id, ex}] = true
+		records += p.build
+	}
+	compute := float64(records) * c.PerRecord.Seconds() * e.slow[ex] * noise
+	var io float64
+	if p.inputBytes > 0 {
+		if loc == "ANY" {
+			// read from the remote host's disk, then across the network
+			io += float64(p.inputBytes)/(e.c.Cluster.Disk/cores/e.slow[p.pref]) + float64(p.inputBytes)/(min(e.net[ex], e.net[p.pref])/cores)
+		} else {
+			io += float64(p.inputBytes) / diskBW
+		}
+	}
+	var fetch float64
+	for _, r := range p.reads {
+		m.ShuffleReadRecords += r.records
+		m.ShuffleReadBytes += r.bytes
+		for mi := r.mlo; mi < r.mhi; mi++ {
+			var b int64
+			for q := r.lo; q < r.hi; q++ {
+				b += r.sh.out.records[mi][q]
+			}
+			b *= r.sh.out.rowSize
+			if b == 0 {
+				continue
+			}
+			src := r.sh.host[mi]
+			if src == ex || src < 0 {
+				io += float64(b) / diskBW
+				continue
+			}
+			m.ShuffleRemoteBytes += b
+			// the source reads the block from its disk and sends it
+			fetch += float64(b)/(e.c.Cluster.Disk/cores/e.slow[src]) + float64(b)/(min(e.net[ex], e.net[src])/cores)
+		}
+	}
+	wait := max(0, fetch-compute)
+	pressure := min(1, float64(p.memBytes)/float64(e.execMem))
+	gc := compute * (c.GC + 0.5*pressure*pressure) * e.gc[ex]
+	var spill float64
+	if p.memBytes > e.execMem {
+		m.MemorySpilled = p.memBytes
+		m.DiskSpilled = int64(float64(p.memBytes) / c.Expansion)
+		spill = 2 * float64(m.DiskSpilled) / diskBW
+	}
+	io += float64(p.writeBytes) / diskBW
+	m.DeserializeTime = c.Deserialize
+	m.GCTime = sec(gc)
+	m.FetchWait = sec(wait)
+	m.CPUTime = sec(compute)
+	m.RunTime = c.Deserialize + sec(compute+gc+spill+io) + m.FetchWait
+	m.Duration = c.Launch + m.RunTime
+	return m
+}
+
+func (e *engine) record(a *attemptRun, status, why string) {
+	e.res.Events++
+	m := a.m
+	m.Status, m.Error = status, why
+	if status != "SUCCESS" {
+		m.Duration = e.s.Now() - a.start
+		m.RunTime = max(0, m.Duration-e.c.Cost.Launch)
+		e.res.Wasted += m.Duration
+	}
+	st := &e.res.Stages[a.t.st.out]
+	st.Tasks = append(st.Tasks, m)
+}
+
+func (e *engine) release(a *attemptRun) {
+	t := a.t
+	t.running = slices.DeleteFunc(t.running, func(b *attemptRun) bool { return b == a })
+	if e.alive[a.exec] {
+		e.free[a.exec]++
+	}
+}
+
+func (e *engine) finish(a *attemptRun) {
+	t := a.t
+	e.release(a)
+	e.record(a, "SUCCESS", "")
+	if a.spec {
+		e.res.CopyWins++
+	}
+	t.done, t.took = true, a.dur
+	for _, b := range slices.Clone(t.running) {
+		b.timer.Stop()
+		e.release(b)
+		e.record(b, "KILLED", "another attempt succeeded")
+	}
+	sp := t.st.plan
+	if sp.produces != nil {
+		sp.produces.host[t.p.mapIndex] = a.exec
+	}
+	if !sp.done[t.p.index] {
+		sp.done[t.p.index] = true
+		sp.nDone++
+	}
+	t.st.remaining--
+	if t.st.remaining == 0 {
+		e.closeStage(t.st)
+	}
+	e.schedule()
+}
+
+func (e *engine) closeStage(st *stageRun) {
+	st.closed = true
+	e.res.Stages[st.out].End = e.s.Now()
+	e.active = slices.DeleteFunc(e.active, func(s *stageRun) bool { return s == st })
+	for _, w := range st.notify {
+		w.waiting--
+		if w.waiting == 0 && !w.closed {
+			e.enqueueAll(w)
+		}
+	}
+	if st.recovery {
+		return
+	}
+	for _, sp := range e.pl.phases[e.phase] {
+		if sp.nDone < len(sp.tasks) {
+			return
+		}
+	}
+	if len(e.active) == 0 {
+		e.phase++
+		e.startPhase()
+	}
+}
+
+// speculate is Spark's periodic check: copy the tasks Speculatable picks.
+func (e *engine) speculate() {
+	if e.done {
+		return
+	}
+	now := e.s.Now()
+	for _, st := range e.active {
+		if st.waiting > 0 {
+			continue
+		}
+		states := make([]TaskState, len(st.tasks))
+		for i, t := range st.tasks {
+			ts := TaskState{Index: i, Done: t.done, Copied: t.copied}
+			if t.done {
+				ts.Duration, ts.Records = t.took, t.p.records()
+			} else if len(t.running) > 0 {
+				a := t.running[0]
+				ts.Running, ts.Runtime = true, now-a.start
+				ts.Records = int64(float64(t.p.records()) * min(1, float64(ts.Runtime)/float64(a.dur)))
+			}
+			states[i] = ts
+		}
+		for _, i := range e.c.Speculation.Speculatable(states) {
+			st.tasks[i].copied = true
+			st.spec = append(st.spec, st.tasks[i])
+		}
+	}
+	e.schedule()
+	e.specT = e.s.After(e.c.Speculation.Interval, e.speculate)
+}
+
+// lose kills an executor: its running attempts fail, and without a
+// shuffle service its map outputs are gone, so the stages that read them
+// fail with FetchFailed and run again after the lost map tasks.
+func (e *engine) lose(ex int) {
+	if e.done || !e.alive[ex] {
+		return
+	}
+	e.alive[ex], e.free[ex] = false, 0
+	var failedStages []*stageRun
+	for _, st := range slices.Clone(e.active) {
+		for _, t := range st.tasks {
+			for _, a := range slices.Clone(t.running) {
+				if a.exec != ex {
+					continue
+				}
+				a.timer.Stop()
+				e.release(a)
+				e.record(a, "FAILED", fmt.Sprintf("ExecutorLostFailure (executor %d exited)", ex))
+				if len(t.running) == 0 && !t.done {
+					e.enqueue(t)
+				}
+			}
+		}
+	}
+	if e.c.ShuffleService {
+		e.schedule()
+		return
+	}
+	lostSh := map[*shuffleState]bool{}
+	for _, ph := range e.pl.phases[:e.phase+1] {
+		for _, sp := range ph {
+			sh := sp.produces
+			if sh == nil {
+				continue
+			}
+			for m, h := range sh.host {
+				if h == ex {
+					sh.host[m] = -1
+					lostSh[sh] = true
+					// a map stage still running re-runs its lost task
+					for _, st := range e.active {
+						if st.plan == sp {
+							for _, t := range st.tasks {
+								if t.p.mapIndex == m && t.done {
+									t.done = false
+									sp.done[m] = false
+									sp.nDone--
+									st.remaining++
+									e.res.Recomputed++
+									e.enqueue(t)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, st := range slices.Clone(e.active) {
+		reads := false
+		for _, t := range st.tasks {
+			for _, r := range t.p.reads {
+				if lostSh[r.sh] && !e.producing(r.sh) {
+					reads = true
+				}
+			}
+		}
+		if reads && st.waiting == 0 {
+			failedStages = append(failedStages, st)
+		}
+	}
+	for _, st := range failedStages {
+		var left []int
+		for _, t := range st.tasks {
+			for _, a := range slices.Clone(t.running) {
+				a.timer.Stop()
+				e.release(a)
+				e.record(a, "FAILED", fmt.Sprintf("FetchFailed (map output on executor %d lost)", ex))
+			}
+			t.queued = false
+			if !t.done {
+				left = append(left, t.p.index)
+			}
+		}
+		st.closed = true
+		e.res.Stages[st.out].End = e.s.Now()
+		e.active = slices.DeleteFunc(e.active, func(s *stageRun) bool { return s == st })
+		next := e.startStage(st.plan, left, st.recovery)
+		next.notify = st.notify
+	}
+	e.schedule()
+}
+
+// producing reports whether the stage writing sh is still running (its
+// own lost tasks re-run there, no FetchFailed needed).
+func (e *engine) producing(sh *shuffleState) bool {
+	for _, st := range e.active {
+		if st.plan == sh.producer && !st.recovery {
+			return true
+		}
+	}
+	return false
+}
