@@ -177,7 +177,7 @@ func newEngine(c Config, pl *plan) *engine {
 	n := c.Cluster.Executors
 	e := &engine{c: c, pl: pl, s: sim.New(c.Seed), alive: make([]bool, n), free: make([]int, n),
 		slow: make([]float64, n), gc: make([]float64, n), net: make([]float64, n), built: map[[2]int]bool{},
-		res: &Result{Seed: c.Seed, Splits: pl.splits, BroadcastBytes: pl.bcast, Notes: pl.notes},
+		res:     &Result{Seed: c.Seed, Splits: pl.splits, BroadcastBytes: pl.bcast, Notes: pl.notes},
 		execMem: c.Cluster.ExecutionMemory()}
 	e.rng = e.s.Rand("tasks")
 	if c.MaxEvents > 0 {
