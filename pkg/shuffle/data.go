@@ -148,12 +148,11 @@ type shuffleOut struct {
 // it saw (a partial aggregate of aggBytes) instead of every row.
 func writeShuffle(d Data, maps, partitions int, part func(k int) int, combine bool, aggBytes int64) shuffleOut {
 	base := make([]int64, partitions)
-	diff := make([][]int64, partitions)
-	for p := range diff {
-		diff[p] = make([]int64, maps+1)
-	}
+	// diff[p*(maps+1)+m]: a difference array over map tasks, per partition
+	w := maps + 1
+	diff := make([]int64, partitions*w)
 	rowsBase := int64(0)
-	rowsDiff := make([]int64, maps+1)
+	rowsDiff := make([]int64, w)
 	for k, c := range d.Counts {
 		if c == 0 {
 			continue
@@ -166,13 +165,13 @@ func writeShuffle(d Data, maps, partitions int, part func(k int) int, combine bo
 		switch {
 		case !combine:
 			base[p] += q
-			diff[p][0]++
-			diff[p][r]--
+			diff[p*w]++
+			diff[p*w+r]--
 		case q > 0:
 			base[p]++
 		default:
-			diff[p][0]++
-			diff[p][r]--
+			diff[p*w]++
+			diff[p*w+r]--
 		}
 	}
 	out := shuffleOut{records: make([][]int64, maps), rowsIn: make([]int64, maps), rowSize: d.RowBytes}
@@ -186,7 +185,7 @@ func writeShuffle(d Data, maps, partitions int, part func(k int) int, combine bo
 		out.rowsIn[m] = rowsBase + rowsRun
 		out.records[m] = make([]int64, partitions)
 		for p := range partitions {
-			run[p] += diff[p][m]
+			run[p] += diff[p*w+m]
 			out.records[m][p] = base[p] + run[p]
 		}
 	}

@@ -2,7 +2,6 @@ package shuffle
 
 import (
 	"fmt"
-	"strings"
 )
 
 // shuffleState is one shuffle's map output and where each block lives.
@@ -19,6 +18,7 @@ type readSpec struct {
 	lo, hi         int
 	mlo, mhi       int
 	records, bytes int64
+	perMap         []int64 // bytes from map task mlo+i
 }
 
 // taskPlan is the work of one task, whatever executor runs it.
@@ -33,8 +33,6 @@ type taskPlan struct {
 	writeBytes int64
 	build      int64 // rows of a broadcast table to build (once per executor)
 	mapIndex   int   // index of the map output it produces, -1 for none
-	// partitions names what it reads, for Stage listings ("p17 part 2/4").
-	label string
 }
 
 func (t *taskPlan) records() int64 {
@@ -91,19 +89,22 @@ func (c *Config) mapStage(id int, name string, d Data, sh *shuffleState, inputHo
 			index: m, inputRows: sh.out.rowsIn[m], inputBytes: sh.out.rowsIn[m] * d.RowBytes,
 			pref: m % inputHosts, writeRecs: recs, writeBytes: recs * sh.out.rowSize, mapIndex: m,
 			memBytes: int64(float64(sh.out.rowsIn[m]*d.RowBytes) * 0.25),
-			label:    fmt.Sprintf("input block %d", m),
 		}
 	}
 	return newStage(id, name, tasks, sh)
 }
 
-// read returns a readSpec over partitions [lo, hi) and maps [mlo, mhi).
+// read returns a readSpec over partitions [lo, hi) and maps [mlo, mhi),
+// with the bytes it fetches from each map task.
 func read(sh *shuffleState, lo, hi, mlo, mhi int) readSpec {
-	r := readSpec{sh: sh, lo: lo, hi: hi, mlo: mlo, mhi: mhi}
+	r := readSpec{sh: sh, lo: lo, hi: hi, mlo: mlo, mhi: mhi, perMap: make([]int64, mhi-mlo)}
 	for m := mlo; m < mhi; m++ {
-		for p := lo; p < hi; p++ {
-			r.records += sh.out.records[m][p]
+		var n int64
+		for _, x := range sh.out.records[m][lo:hi] {
+			n += x
 		}
+		r.records += n
+		r.perMap[m-mlo] = n * sh.out.rowSize
 	}
 	r.bytes = r.records * sh.out.rowSize
 	return r
@@ -187,11 +188,9 @@ func (c *Config) build() (*plan, error) {
 			}
 		}
 		reduceTasks := func(sh *shuffleState, keys []int64, writeTo func(g group) (int64, int64)) []taskPlan {
-			sizes := make([]int64, P)
-			for p, row := range sh.out.blockBytes() {
-				for _, b := range row {
-					sizes[p] += b
-				}
+			sizes := sh.out.partitionRecords()
+			for p := range sizes {
+				sizes[p] *= sh.out.rowSize
 			}
 			gs := c.coalesced(sizes)
 			tasks := make([]taskPlan, len(gs))
@@ -205,7 +204,7 @@ func (c *Config) build() (*plan, error) {
 				if c.MapSideCombine {
 					mem = int64(float64(keyCount*c.AggBytes) * c.Cost.Expansion)
 				}
-				tasks[i] = taskPlan{index: i, pref: -1, reads: []readSpec{r}, memBytes: mem, mapIndex: -1, label: partLabel(g)}
+				tasks[i] = taskPlan{index: i, pref: -1, reads: []readSpec{r}, memBytes: mem, mapIndex: -1}
 				if writeTo != nil {
 					tasks[i].writeRecs, tasks[i].writeBytes = writeTo(g)
 					tasks[i].mapIndex = i
@@ -256,7 +255,7 @@ func (c *Config) build() (*plan, error) {
 		mem := func(keys int64) int64 { return int64(float64(keys*c.AggBytes) * c.Cost.Expansion) }
 		for p := range finalTasks {
 			r := read(fsh, p, p+1, 0, len(partialTasks))
-			finalTasks[p] = taskPlan{index: p, pref: -1, reads: []readSpec{r}, memBytes: mem(finalKeys[p]), mapIndex: -1, label: fmt.Sprintf("p%d", p)}
+			finalTasks[p] = taskPlan{index: p, pref: -1, reads: []readSpec{r}, memBytes: mem(finalKeys[p]), mapIndex: -1}
 		}
 		pl.phases = [][]*stagePlan{{mapSt}, {partial}, {newStage(2, "merge salts", finalTasks, nil)}}
 	case Join:
@@ -283,8 +282,7 @@ func (c *Config) build() (*plan, error) {
 			rows := writeShuffle(fact, c.MapTasks, 1, func(int) int { return 0 }, false, c.AggBytes)
 			for m := range tasks {
 				tasks[m] = taskPlan{index: m, inputRows: rows.rowsIn[m], inputBytes: rows.rowsIn[m] * fact.RowBytes,
-					pref: m % hosts, build: dim.Rows(), memBytes: inMem / int64(c.Cluster.Cores), mapIndex: -1,
-					label: fmt.Sprintf("input block %d", m)}
+					pref: m % hosts, build: dim.Rows(), memBytes: inMem / int64(c.Cluster.Cores), mapIndex: -1}
 			}
 			pl.phases = [][]*stagePlan{{collect}, {newStage(1, "broadcast hash join", tasks, nil)}}
 			break
@@ -305,7 +303,7 @@ func (c *Config) build() (*plan, error) {
 			if g.starts == nil {
 				fr := read(fsh, g.lo, g.hi, 0, c.MapTasks)
 				tasks = append(tasks, taskPlan{index: len(tasks), pref: -1, reads: []readSpec{fr, dr},
-					memBytes: int64(float64(fr.bytes+dr.bytes) * c.Cost.Expansion), mapIndex: -1, label: partLabel(g)})
+					memBytes: int64(float64(fr.bytes+dr.bytes) * c.Cost.Expansion), mapIndex: -1})
 				continue
 			}
 			for i, s := range g.starts {
@@ -315,20 +313,12 @@ func (c *Config) build() (*plan, error) {
 				}
 				fr := read(fsh, g.lo, g.hi, s, e)
 				tasks = append(tasks, taskPlan{index: len(tasks), pref: -1, reads: []readSpec{fr, dr},
-					memBytes: int64(float64(fr.bytes+dr.bytes) * c.Cost.Expansion), mapIndex: -1,
-					label: fmt.Sprintf("p%d part %d/%d", g.lo, i+1, len(g.starts))})
+					memBytes: int64(float64(fr.bytes+dr.bytes) * c.Cost.Expansion), mapIndex: -1})
 			}
 		}
 		pl.phases = [][]*stagePlan{{fm, dm}, {newStage(2, "sort-merge join", tasks, nil)}}
 	}
 	return pl, nil
-}
-
-func partLabel(g group) string {
-	if g.hi-g.lo == 1 {
-		return fmt.Sprintf("p%d", g.lo)
-	}
-	return fmt.Sprintf("p%d-p%d", g.lo, g.hi-1)
 }
 
 // joinGroups applies AQE to a sort-merge join: skewed fact partitions are
@@ -407,15 +397,4 @@ func (c *Config) joinGroups(fsh, dsh *shuffleState) ([]group, []Split) {
 		}
 	}
 	return gs, splits
-}
-
-// describe lists the plan's stages, one line each.
-func (p *plan) describe() string {
-	var b strings.Builder
-	for i, ph := range p.phases {
-		for _, st := range ph {
-			fmt.Fprintf(&b, "phase %d: stage %d %q, %d tasks\n", i, st.id, st.name, len(st.tasks))
-		}
-	}
-	return b.String()
 }

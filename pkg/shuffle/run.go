@@ -2,7 +2,6 @@ package shuffle
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -85,24 +84,45 @@ func Run(c Config) (*Result, error) {
 }
 
 type attemptRun struct {
-	t      *taskRun
-	exec   int
-	start  sim.Time
-	dur    time.Duration
-	timer  *sim.Timer
-	spec   bool
-	number int
-	m      TaskMetrics
+	t     *taskRun
+	exec  int
+	start sim.Time
+	dur   time.Duration
+	timer *sim.Timer
+	spec  bool
+	slot  int    // index of its metrics in its Stage's Tasks
+	fire  func() // e.finish(a), made once per pooled attempt
+}
+
+// attempt returns an attemptRun from the pool, or a new one. Attempts go
+// back with recycle once ended: a job launches tens of thousands.
+func (e *engine) attempt() *attemptRun {
+	if n := len(e.pool); n > 0 {
+		a := e.pool[n-1]
+		e.pool = e.pool[:n-1]
+		return a
+	}
+	a := &attemptRun{}
+	a.fire = func() { e.finish(a) }
+	return a
+}
+
+func (e *engine) recycle(a *attemptRun) {
+	fire := a.fire
+	*a = attemptRun{fire: fire}
+	e.pool = append(e.pool, a)
 }
 
 type taskRun struct {
-	st      *stageRun
-	p       *taskPlan
-	done    bool
-	queued  bool
-	copied  bool
-	took    time.Duration // the successful attempt's duration
-	running []*attemptRun
+	st       *stageRun
+	p        *taskPlan
+	done     bool
+	queued   bool
+	copied   bool
+	took     time.Duration // the successful attempt's duration
+	attempts int           // attempts launched so far
+	live     int           // index in its stage's live list while running
+	running  []*attemptRun
 }
 
 type stageRun struct {
@@ -120,6 +140,11 @@ type stageRun struct {
 	spec      []*taskRun
 	lastLocal sim.Time
 	out       int // index in Result.Stages
+	// finished tasks' durations and totals, for speculation
+	doneDur  runningMedian
+	doneRecs int64
+	doneTime time.Duration
+	live     []*taskRun // tasks with a running attempt
 }
 
 // queue is a FIFO of tasks that skips those no longer queued.
@@ -171,6 +196,8 @@ type engine struct {
 	specT   *sim.Timer
 	timers  []*sim.Timer
 	execMem int64
+	names   [][2]string // executor id and host name
+	pool    []*attemptRun
 }
 
 func newEngine(c Config, pl *plan) *engine {
@@ -186,6 +213,7 @@ func newEngine(c Config, pl *plan) *engine {
 		e.s.SetMaxSteps(20_000_000)
 	}
 	for i := range n {
+		e.names = append(e.names, [2]string{fmt.Sprint(i), fmt.Sprintf("host-%d", i)})
 		e.alive[i], e.free[i], e.slow[i], e.gc[i], e.net[i] = true, c.Cluster.Cores, 1, 1, c.Cluster.Network
 	}
 	for _, f := range c.Faults {
@@ -250,6 +278,7 @@ func (e *engine) startStage(sp *stagePlan, idx []int, recovery bool) *stageRun {
 		st.tasks = append(st.tasks, &taskRun{st: st, p: &sp.tasks[i]})
 	}
 	st.remaining = len(st.tasks)
+	e.res.Stages[st.out].Tasks = make([]TaskMetrics, 0, len(st.tasks))
 	e.active = append(e.active, st)
 	// recover lost inputs first
 	lost := map[*shuffleState][]int{}
@@ -370,102 +399,50 @@ func (e *engine) launch(t *taskRun, ex int, loc string, spec bool) {
 	e.free[ex]--
 	e.taskID++
 	e.res.Events++
-	a := &attemptRun{t: t, exec: ex, start: e.s.Now(), spec: spec, number: t.st.plan.attempts}
-	a.number = len(t.running)
+	a := e.attempt()
+	a.t, a.exec, a.start, a.spec = t, ex, e.s.Now(), spec
 	if spec {
 		e.res.Copies++
 	}
-	a.m = e.cost(t, ex, loc)
-	a.m.TaskID, a.m.Stage, a.m.StageAttempt = e.taskID, t.st.plan.id, t.st.attempt
-	a.m.Index, a.m.Partition, a.m.Speculative = t.p.index, t.p.index, spec
-	a.m.Launch = e.s.Now()
-	a.dur = a.m.Duration
+	stg := &e.res.Stages[t.st.out]
+	stg.Tasks = append(stg.Tasks, TaskMetrics{})
+	a.slot = len(stg.Tasks) - 1
+	m := &stg.Tasks[a.slot]
+	e.cost(m, t, ex, loc)
+	m.TaskID, m.Stage, m.StageAttempt = e.taskID, t.st.plan.id, t.st.attempt
+	m.Index, m.Partition, m.Speculative, m.Attempt = t.p.index, t.p.index, spec, t.attempts
+	t.attempts++
+	m.Launch, m.Status = e.s.Now(), "RUNNING"
+	a.dur = m.Duration
+	if len(t.running) == 0 {
+		t.live = len(t.st.live)
+		t.st.live = append(t.st.live, t)
+	}
 	t.running = append(t.running, a)
-	a.timer = e.s.After(a.dur, func() { e.finish(a) })
-}
-
-// cost is the task model: what the attempt of t measures on executor ex.
-func (e *engine) cost(t *taskRun, ex int, loc string) TaskMetrics {
-	c, p := e.c.Cost, t.p
-	cores := float64(e.c.Cluster.Cores)
-	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-	diskBW := e.c.Cluster.Disk / cores / e.slow[ex]
-	m := TaskMetrics{Executor: fmt.Sprint(ex), Host: fmt.Sprintf("host-%d", ex), Locality: loc, Status: "SUCCESS",
-		InputRecords: p.inputRows, InputBytes: p.inputBytes, ShuffleWriteRecords: p.writeRecs, ShuffleWriteBytes: p.writeBytes}
-	noise := math.Exp(c.Noise * e.rng.NormFloat64())
-	records := p.records()
-	if p.build > 0 && !e.built[[2]int{t.st.plan.id, ex}] {
-		e.built[[2]int{t.st.plan.id, ex}] = true
-		records += p.build
-	}
-	compute := float64(records) * c.PerRecord.Seconds() * e.slow[ex] * noise
-	var io float64
-	if p.inputBytes > 0 {
-		if loc == "ANY" {
-			// read from the remote host's disk, then across the network
-			io += float64(p.inputBytes)/(e.c.Cluster.Disk/cores/e.slow[p.pref]) + float64(p.inputBytes)/(min(e.net[ex], e.net[p.pref])/cores)
-		} else {
-			io += float64(p.inputBytes) / diskBW
-		}
-	}
-	var fetch float64
-	for _, r := range p.reads {
-		m.ShuffleReadRecords += r.records
-		m.ShuffleReadBytes += r.bytes
-		for mi := r.mlo; mi < r.mhi; mi++ {
-			var b int64
-			for q := r.lo; q < r.hi; q++ {
-				b += r.sh.out.records[mi][q]
-			}
-			b *= r.sh.out.rowSize
-			if b == 0 {
-				continue
-			}
-			src := r.sh.host[mi]
-			if src == ex || src < 0 {
-				io += float64(b) / diskBW
-				continue
-			}
-			m.ShuffleRemoteBytes += b
-			// the source reads the block from its disk and sends it
-			fetch += float64(b)/(e.c.Cluster.Disk/cores/e.slow[src]) + float64(b)/(min(e.net[ex], e.net[src])/cores)
-		}
-	}
-	wait := max(0, fetch-compute)
-	pressure := min(1, float64(p.memBytes)/float64(e.execMem))
-	gc := compute * (c.GC + 0.5*pressure*pressure) * e.gc[ex]
-	var spill float64
-	if p.memBytes > e.execMem {
-		m.MemorySpilled = p.memBytes
-		m.DiskSpilled = int64(float64(p.memBytes) / c.Expansion)
-		spill = 2 * float64(m.DiskSpilled) / diskBW
-	}
-	io += float64(p.writeBytes) / diskBW
-	m.DeserializeTime = c.Deserialize
-	m.GCTime = sec(gc)
-	m.FetchWait = sec(wait)
-	m.CPUTime = sec(compute)
-	m.RunTime = c.Deserialize + sec(compute+gc+spill+io) + m.FetchWait
-	m.Duration = c.Launch + m.RunTime
-	return m
+	a.timer = e.s.After(a.dur, a.fire)
 }
 
 func (e *engine) record(a *attemptRun, status, why string) {
 	e.res.Events++
-	m := a.m
+	m := &e.res.Stages[a.t.st.out].Tasks[a.slot]
 	m.Status, m.Error = status, why
 	if status != "SUCCESS" {
 		m.Duration = e.s.Now() - a.start
 		m.RunTime = max(0, m.Duration-e.c.Cost.Launch)
 		e.res.Wasted += m.Duration
 	}
-	st := &e.res.Stages[a.t.st.out]
-	st.Tasks = append(st.Tasks, m)
 }
 
 func (e *engine) release(a *attemptRun) {
 	t := a.t
 	t.running = slices.DeleteFunc(t.running, func(b *attemptRun) bool { return b == a })
+	if len(t.running) == 0 {
+		// swap-delete t from its stage's live list
+		live := t.st.live
+		last := live[len(live)-1]
+		live[t.live], last.live = last, t.live
+		t.st.live = live[:len(live)-1]
+	}
 	if e.alive[a.exec] {
 		e.free[a.exec]++
 	}
@@ -479,15 +456,20 @@ func (e *engine) finish(a *attemptRun) {
 		e.res.CopyWins++
 	}
 	t.done, t.took = true, a.dur
+	t.st.doneDur.add(a.dur)
+	t.st.doneRecs += t.p.records()
+	t.st.doneTime += a.dur
 	for _, b := range slices.Clone(t.running) {
 		b.timer.Stop()
 		e.release(b)
 		e.record(b, "KILLED", "another attempt succeeded")
+		e.recycle(b)
 	}
 	sp := t.st.plan
 	if sp.produces != nil {
 		sp.produces.host[t.p.mapIndex] = a.exec
 	}
+	e.recycle(a)
 	if !sp.done[t.p.index] {
 		sp.done[t.p.index] = true
 		sp.nDone++
@@ -524,6 +506,8 @@ func (e *engine) closeStage(st *stageRun) {
 }
 
 // speculate is Spark's periodic check: copy the tasks Speculatable picks.
+// It keeps each stage's median duration as tasks finish, so a check costs
+// the running tasks, not the whole stage.
 func (e *engine) speculate() {
 	if e.done {
 		return
@@ -533,127 +517,28 @@ func (e *engine) speculate() {
 		if st.waiting > 0 {
 			continue
 		}
-		states := make([]TaskState, len(st.tasks))
-		for i, t := range st.tasks {
-			ts := TaskState{Index: i, Done: t.done, Copied: t.copied}
-			if t.done {
-				ts.Duration, ts.Records = t.took, t.p.records()
-			} else if len(t.running) > 0 {
-				a := t.running[0]
-				ts.Running, ts.Runtime = true, now-a.start
-				ts.Records = int64(float64(t.p.records()) * min(1, float64(ts.Runtime)/float64(a.dur)))
-			}
-			states[i] = ts
+		need := max(int(e.c.Speculation.Quantile*float64(len(st.tasks))), 1)
+		if st.doneDur.len() < need {
+			continue
 		}
-		for _, i := range e.c.Speculation.Speculatable(states) {
-			st.tasks[i].copied = true
-			st.spec = append(st.spec, st.tasks[i])
+		th := max(time.Duration(e.c.Speculation.Multiplier*float64(st.doneDur.median())), e.c.Speculation.MinRuntime)
+		avgRate := 0.0
+		if st.doneTime > 0 {
+			avgRate = float64(st.doneRecs) / st.doneTime.Seconds()
+		}
+		for _, t := range st.live {
+			if t.done || t.copied {
+				continue
+			}
+			a := t.running[0]
+			ts := TaskState{Running: true, Runtime: now - a.start}
+			ts.Records = int64(float64(t.p.records()) * min(1, float64(ts.Runtime)/float64(a.dur)))
+			if e.c.Speculation.copy(ts, th, avgRate) {
+				t.copied = true
+				st.spec = append(st.spec, t)
+			}
 		}
 	}
 	e.schedule()
 	e.specT = e.s.After(e.c.Speculation.Interval, e.speculate)
-}
-
-// lose kills an executor: its running attempts fail, and without a
-// shuffle service its map outputs are gone, so the stages that read them
-// fail with FetchFailed and run again after the lost map tasks.
-func (e *engine) lose(ex int) {
-	if e.done || !e.alive[ex] {
-		return
-	}
-	e.alive[ex], e.free[ex] = false, 0
-	var failedStages []*stageRun
-	for _, st := range slices.Clone(e.active) {
-		for _, t := range st.tasks {
-			for _, a := range slices.Clone(t.running) {
-				if a.exec != ex {
-					continue
-				}
-				a.timer.Stop()
-				e.release(a)
-				e.record(a, "FAILED", fmt.Sprintf("ExecutorLostFailure (executor %d exited)", ex))
-				if len(t.running) == 0 && !t.done {
-					e.enqueue(t)
-				}
-			}
-		}
-	}
-	if e.c.ShuffleService {
-		e.schedule()
-		return
-	}
-	lostSh := map[*shuffleState]bool{}
-	for _, ph := range e.pl.phases[:e.phase+1] {
-		for _, sp := range ph {
-			sh := sp.produces
-			if sh == nil {
-				continue
-			}
-			for m, h := range sh.host {
-				if h == ex {
-					sh.host[m] = -1
-					lostSh[sh] = true
-					// a map stage still running re-runs its lost task
-					for _, st := range e.active {
-						if st.plan == sp {
-							for _, t := range st.tasks {
-								if t.p.mapIndex == m && t.done {
-									t.done = false
-									sp.done[m] = false
-									sp.nDone--
-									st.remaining++
-									e.res.Recomputed++
-									e.enqueue(t)
-								}
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, st := range slices.Clone(e.active) {
-		reads := false
-		for _, t := range st.tasks {
-			for _, r := range t.p.reads {
-				if lostSh[r.sh] && !e.producing(r.sh) {
-					reads = true
-				}
-			}
-		}
-		if reads && st.waiting == 0 {
-			failedStages = append(failedStages, st)
-		}
-	}
-	for _, st := range failedStages {
-		var left []int
-		for _, t := range st.tasks {
-			for _, a := range slices.Clone(t.running) {
-				a.timer.Stop()
-				e.release(a)
-				e.record(a, "FAILED", fmt.Sprintf("FetchFailed (map output on executor %d lost)", ex))
-			}
-			t.queued = false
-			if !t.done {
-				left = append(left, t.p.index)
-			}
-		}
-		st.closed = true
-		e.res.Stages[st.out].End = e.s.Now()
-		e.active = slices.DeleteFunc(e.active, func(s *stageRun) bool { return s == st })
-		next := e.startStage(st.plan, left, st.recovery)
-		next.notify = st.notify
-	}
-	e.schedule()
-}
-
-// producing reports whether the stage writing sh is still running (its
-// own lost tasks re-run there, no FetchFailed needed).
-func (e *engine) producing(sh *shuffleState) bool {
-	for _, st := range e.active {
-		if st.plan == sh.producer && !st.recovery {
-			return true
-		}
-	}
-	return false
 }

@@ -132,17 +132,23 @@ func (s Speculation) Speculatable(tasks []TaskState) []int {
 	}
 	var out []int
 	for _, t := range tasks {
-		if !t.Running || t.Done || t.Copied || t.Runtime <= th {
-			continue
+		if !t.Done && s.copy(t, th, avgRate) {
+			out = append(out, t.Index)
 		}
-		if s.Efficiency && avgRate > 0 {
-			rate := float64(t.Records) / t.Runtime.Seconds()
-			longRun := float64(t.Runtime) > s.LongRunTaskFactor*float64(th)
-			if !longRun && rate >= s.ProcessRateMultiplier*avgRate {
-				continue
-			}
-		}
-		out = append(out, t.Index)
 	}
 	return out
+}
+
+// copy decides for one running task, given the threshold and the finished
+// tasks' average record rate.
+func (s Speculation) copy(t TaskState, th time.Duration, avgRate float64) bool {
+	if !t.Running || t.Copied || t.Runtime <= th {
+		return false
+	}
+	if s.Efficiency && avgRate > 0 {
+		rate := float64(t.Records) / t.Runtime.Seconds()
+		longRun := float64(t.Runtime) > s.LongRunTaskFactor*float64(th)
+		return longRun || rate < s.ProcessRateMultiplier*avgRate
+	}
+	return true
 }
