@@ -12,8 +12,8 @@ import (
 	_ "github.com/dsgym/dsgym/pkg/outbox/drill"      // 09-end-to-end-exactly-once
 	_ "github.com/dsgym/dsgym/pkg/quorum/drill"      // 01-cap-pacelc
 	_ "github.com/dsgym/dsgym/pkg/session/drill"     // 02-read-your-writes
-	_ "github.com/dsgym/dsgym/pkg/shuffle/drill"     // 07-spark-shuffle-skew
 	_ "github.com/dsgym/dsgym/pkg/shard/drill"       // 04-sharding
+	_ "github.com/dsgym/dsgym/pkg/shuffle/drill"     // 07-spark-shuffle-skew
 	_ "github.com/dsgym/dsgym/pkg/txn/drill"         // 05-2pc-vs-sagas
 	_ "github.com/dsgym/dsgym/pkg/warmup/drill"      // 00-start-here
 )
