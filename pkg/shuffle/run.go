@@ -41,8 +41,16 @@ type Result struct {
 	Recomputed int
 	// Events is how many task events (launches and ends) ran.
 	Events int
+	// Edges are the job's shuffles: stage From writes what stage To reads.
+	Edges []Edge
 	// Notes says what the run could not do, in sentences.
 	Notes []string
+}
+
+// Edge is one shuffle between two stages (by stage ID).
+type Edge struct {
+	From, To int
+	Bytes    int64
 }
 
 // Stage returns the last attempt of the stage named name, or false.
@@ -207,6 +215,30 @@ func newEngine(c Config, pl *plan) *engine {
 		res:     &Result{Seed: c.Seed, Splits: pl.splits, BroadcastBytes: pl.bcast, Notes: pl.notes},
 		execMem: c.Cluster.ExecutionMemory()}
 	e.rng = e.s.Rand("tasks")
+	for _, ph := range pl.phases {
+		for _, sp := range ph {
+			seen := map[*shuffleState]bool{}
+			for _, t := range sp.tasks {
+				for _, r := range t.reads {
+					if !seen[r.sh] {
+						seen[r.sh] = true
+						e.res.Edges = append(e.res.Edges, Edge{From: r.sh.producer.id, To: sp.id})
+					}
+				}
+			}
+		}
+	}
+	for i, ed := range e.res.Edges {
+		for _, ph := range pl.phases {
+			for _, sp := range ph {
+				if sp.id == ed.From {
+					for _, t := range sp.tasks {
+						e.res.Edges[i].Bytes += t.writeBytes
+					}
+				}
+			}
+		}
+	}
 	if c.MaxEvents > 0 {
 		e.s.SetMaxSteps(uint64(c.MaxEvents))
 	} else {

@@ -11,4 +11,4 @@ func TestSaltedSum(t *testing.T) { drill.SaltedSum.Test(t, shuffle.SaltedSum) }
 
 func TestSkewSplits(t *testing.T) { drill.SkewSplits.Test(t, shuffle.SkewSplits) }
 
-func TestSpeculatable(t *testing.T) { drill.Speculate.Test(t, shuffle.Speculatable) }
+func TestSpeculatable(t *testing.T) { drill.Speculatable.Test(t, shuffle.Speculatable) }

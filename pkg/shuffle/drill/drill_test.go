@@ -14,7 +14,7 @@ import (
 func TestReferencesPassEveryCheck(t *testing.T) {
 	t.Run("shuffle/salt", func(t *testing.T) { SaltedSum.Passes(t, ref.SaltedSum) })
 	t.Run("shuffle/skewsplit", func(t *testing.T) { SkewSplits.Passes(t, ref.SkewSplits) })
-	t.Run("shuffle/speculate", func(t *testing.T) { Speculate.Passes(t, ref.Speculatable) })
+	t.Run("shuffle/speculate", func(t *testing.T) { Speculatable.Passes(t, ref.Speculatable) })
 }
 
 func TestSaltChecksCatchKnownBadAggregations(t *testing.T) {
@@ -132,7 +132,7 @@ func TestSkewSplitChecksCatchKnownBadRules(t *testing.T) {
 }
 
 func TestSpeculateChecksCatchKnownBadRules(t *testing.T) {
-	random := Speculate.Checks[len(Speculate.Checks)-1].Name
+	random := Speculatable.Checks[len(Speculatable.Checks)-1].Name
 	// rule is the reference with a different "enough done" test, centre
 	// and floor.
 	rule := func(enough func(done, n int, q float64) bool, centre func([]time.Duration) time.Duration, floor bool, efficiency bool) SpeculateFunc {
@@ -196,6 +196,6 @@ func TestSpeculateChecksCatchKnownBadRules(t *testing.T) {
 		{"ignores the efficiency check", rule(quantile, median, true, false),
 			[]string{"with efficiency, a slow task with a normal record rate (more data) waits for 2 x the threshold", random}},
 	} {
-		t.Run(c.name, func(t *testing.T) { Speculate.Catches(t, c.name, c.bad, c.checks...) })
+		t.Run(c.name, func(t *testing.T) { Speculatable.Catches(t, c.name, c.bad, c.checks...) })
 	}
 }

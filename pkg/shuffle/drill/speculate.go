@@ -81,8 +81,8 @@ func randomStage(r *rand.Rand) []shuffle.TaskState {
 	return ts
 }
 
-// Speculate is exercise shuffle/speculate.
-var Speculate = exercise.Register(&exercise.Exercise[SpeculateFunc]{
+// Speculatable is exercise shuffle/speculate.
+var Speculatable = exercise.Register(&exercise.Exercise[SpeculateFunc]{
 	ID:       "shuffle/speculate",
 	Title:    "Which tasks get a speculative copy?",
 	Task:     "at one of the scheduler's checks, return the running tasks that Spark copies, from the stage's tasks and the spark.speculation settings",
