@@ -112,7 +112,8 @@ trap cleanup EXIT
 
 # engines_tests installs the real engines, starts Kafka, Spark Connect and
 # PostgreSQL, and runs, with DSGYM_REQUIRE_ENGINES=1 (a missing engine fails,
-# never skips), every package whose tests use pkg/engines/enginetest; then it
+# never skips), every package whose tests use pkg/engines/enginetest and the
+# notebooks whose cells drive a real engine (07's Spark cell); then it
 # swaps the broker for the three-broker cluster and runs the cluster tests.
 # Figures (install time, time to ready, memory) are printed beside budgets.
 # loopback_only fails when an engine's process (java, postgres) listens on
@@ -142,6 +143,10 @@ engines_tests() {
     export DSGYM_REQUIRE_ENGINES=1
     # shellcheck disable=SC2086
     go test -count=1 -timeout 20m -skip Cluster $pkgs
+    # The notebooks with real-engine cells, run with the engines up: those
+    # cells fail (not skip) under DSGYM_REQUIRE_ENGINES.
+    "$DSGYM_VENV/bin/python" "$DSGYM_ROOT/test/nbrun.py" --quiet --out "$DSGYM_BUILD/nbrun-engines" \
+      notebooks/07-spark-shuffle-skew.ipynb
     "$DSGYM_BIN/dsgym" engines stop kafka
     exports=$("$DSGYM_BIN/dsgym" engines start kafka-cluster)
     eval "$exports"
