@@ -75,16 +75,8 @@ func Diagnose(tasks []TaskMetrics) (Diagnosis, error) {
 	if len(ts) == 0 {
 		return Diagnosis{}, ErrNoTasks
 	}
-	durs := make([]time.Duration, len(ts))
-	for i, t := range ts {
-		durs[i] = t.Duration
-	}
-	slices.Sort(durs)
-	d := Diagnosis{Tasks: len(ts), Median: durs[len(durs)/2], Max: durs[len(durs)-1]}
-	d.P99 = durs[min(len(durs)-1, int(math.Ceil(0.99*float64(len(durs))))-1)]
-	if d.Median > 0 {
-		d.TailRatio = float64(d.P99) / float64(d.Median)
-	}
+	sp := SpreadOf(ts)
+	d := Diagnosis{Tasks: len(ts), Median: sp.Median, P99: sp.P99, Max: sp.Max, TailRatio: sp.Tail()}
 	var slow, rest []TaskMetrics
 	for _, t := range ts {
 		if t.Duration > 2*d.Median {
@@ -94,7 +86,7 @@ func Diagnose(tasks []TaskMetrics) (Diagnosis, error) {
 		}
 	}
 	if len(slow) == 0 {
-		cut := durs[len(durs)*9/10]
+		cut := sp.P90
 		slow, rest = nil, nil
 		for _, t := range ts {
 			if t.Duration >= cut && t.Duration > d.Median {
