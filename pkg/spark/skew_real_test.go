@@ -32,6 +32,20 @@ func TestTheSkewedJoinOnRealSpark(t *testing.T) {
 		runs[m.Name] = r
 	}
 	off, on := runs["AQE off"], runs["AQE on, skew join on"]
+	// Spark's taskSummary agrees with the task list it summarises.
+	for name, r := range runs {
+		if r.JoinSummary == nil {
+			t.Fatalf("%s: no task summary", name)
+		}
+		top, ok := r.JoinSummary.At(r.JoinSummary.ShuffleReadMetrics.ReadRecords, 1)
+		if sum := spark.Summarize(r.JoinTasks); !ok || int64(top) != sum.MaxReadRecords {
+			t.Errorf("%s: taskSummary's largest read is %v (%v), the task list's %d", name, top, ok, sum.MaxReadRecords)
+		}
+	}
+	// The diagnoser reads real Spark's tasks through the same type.
+	if d, err := shuffle.Diagnose(off.JoinTasks); err != nil || d.Top().Cause != shuffle.DataSkew {
+		t.Errorf("Diagnose on Spark's AQE-off join tasks: %+v, %v; want data skew first", d.Top(), err)
+	}
 	for name, r := range runs {
 		if r.Rows != off.Rows || r.Total != off.Total {
 			t.Errorf("%s returned (%d, %d), AQE off (%d, %d): the modes must agree", name, r.Rows, r.Total, off.Rows, off.Total)

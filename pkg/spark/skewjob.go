@@ -109,6 +109,9 @@ type SkewRun struct {
 	Stages    []Stage
 	Join      Stage
 	JoinTasks []TaskMetrics
+	// JoinSummary is Spark's own taskSummary of the join stage at the
+	// quantiles 0.5, 0.99 and 1.
+	JoinSummary *TaskSummary
 	// SkewedPartitions and SkewSplits are AQE's own counts, read from the
 	// AQEShuffleRead operator's SQL metrics ("number of skewed partitions",
 	// "number of skewed partition splits"); 0 when the rule did not run.
@@ -173,6 +176,9 @@ func (s *Session) RunSkewJob(ctx context.Context, ui *UI, j SkewJob, m SkewMode,
 		return nil, err
 	}
 	run.JoinTasks = Succeeded(tasks)
+	if run.JoinSummary, err = ui.TaskSummary(ctx, app, run.Join.StageID, run.Join.AttemptID, 0.5, 0.99, 1); err != nil {
+		return nil, err
+	}
 	if err := s.readAQE(ctx, ui, app, run, mark); err != nil {
 		return nil, err
 	}
