@@ -28,12 +28,30 @@ func newFlags(name, usageLine, about string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args; it returns (exit code, false) when the command must stop.
+// parse parses args, flags before, between or after the positional
+// arguments ("check shuffle --no-color" as well as "check --no-color
+// shuffle"); everything after "--" is positional. It returns (exit code,
+// false) when the command must stop. fs.Args() holds the positionals.
 func parse(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0, false
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return 0, false
+			}
+			return 2, false
 		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return 2, false
 	}
 	return 0, true

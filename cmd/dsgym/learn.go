@@ -237,7 +237,7 @@ func cmdSolution(args []string) int {
 			"passed (from the notebook or dsgym check). --force shows it anyway.")
 	force := fs.Bool("force", false, "show it even though your checks have not passed yet")
 	raw := fs.Bool("raw", false, "print only the source, with no gate (used by notebooks)")
-	if code, ok := parse(fs, reorder(args)); !ok {
+	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
@@ -279,20 +279,6 @@ func cmdSolution(args []string) int {
 	fmt.Printf("// Reference solution for %s (%s)\n\n%s", e.ID, e.Title, src)
 	_ = exercise.RecordSolutionShown(e.ID)
 	return 0
-}
-
-// reorder moves flags before positional arguments, so "solution x --force"
-// works like "solution --force x".
-func reorder(args []string) []string {
-	var flags, rest []string
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") {
-			flags = append(flags, a)
-		} else {
-			rest = append(rest, a)
-		}
-	}
-	return append(flags, rest...)
 }
 
 func cmdProgress(args []string) int {

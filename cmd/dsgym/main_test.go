@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDidYouMeanSuggestsTheClosestName(t *testing.T) {
 	names := []string{"check", "hint", "list", "progress", "solution", "warmup", "warmup/percentile"}
@@ -41,9 +44,25 @@ func TestUnknownCommandsExitWithUsage(t *testing.T) {
 	}
 }
 
-func TestReorderPutsFlagsFirst(t *testing.T) {
-	got := reorder([]string{"x", "--force", "y"})
-	if len(got) != 3 || got[0] != "--force" {
-		t.Errorf("reorder = %v", got)
+func TestFlagsMayComeAnywhere(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		force bool
+		pos   []string
+	}{
+		{[]string{"x", "--force", "y"}, true, []string{"x", "y"}},
+		{[]string{"--force", "x"}, true, []string{"x"}},
+		{[]string{"x", "--force"}, true, []string{"x"}},
+		{[]string{"x", "y"}, false, []string{"x", "y"}},
+		{[]string{"x", "--", "--force"}, false, []string{"x", "--force"}},
+	} {
+		fs := newFlags("t", "t", "test")
+		force := fs.Bool("force", false, "")
+		if code, ok := parse(fs, tc.args); !ok {
+			t.Fatalf("parse(%q) stopped with %d", tc.args, code)
+		}
+		if *force != tc.force || strings.Join(fs.Args(), " ") != strings.Join(tc.pos, " ") {
+			t.Errorf("parse(%q): force %v, positionals %q; want %v, %q", tc.args, *force, fs.Args(), tc.force, tc.pos)
+		}
 	}
 }
