@@ -9,8 +9,10 @@ package warmup
 
 // Percentile returns the p-th percentile of samples by the nearest-rank
 // method: sort the samples, then take the value at rank ceil(p/100 * n)
-// (ranks start at 1). p must be in (0, 100]; samples must not be empty.
-// The caller's slice is left untouched.
+// (ranks start at 1), computed exactly: p = 28 of 25 samples is rank 7,
+// although p/100*n in floating point is 7.000000000000001. p must be in
+// (0, 100]; samples must not be empty. The caller's slice is left
+// untouched.
 //
 //dsgym:exercise warmup/percentile
 func Percentile(samples []float64, p float64) (float64, error) {

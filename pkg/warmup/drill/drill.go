@@ -26,7 +26,7 @@ var Percentile = exercise.Register(&exercise.Exercise[PercentileFunc]{
 	Hints: [3]string{
 		"Percentiles are about order: what must happen to the samples before you can pick one? And whose slice would that change?",
 		"Nearest rank: with n sorted samples, the p-th percentile is the value at rank ceil(p/100·n), counting ranks from 1. p = 100 is the maximum; p just above 0 is the minimum.",
-		"Copy with slices.Clone, sort the copy with slices.Sort, compute rank := int(math.Ceil(p/100*float64(n))) and return sorted[rank-1]. Check len(samples) == 0 and p <= 0 || p > 100 (or NaN) first and return an error.",
+		"Copy with slices.Clone, sort the copy with slices.Sort, compute rank := int(math.Ceil(p*float64(n)/100)) (multiply first: p/100 is inexact in floating point, and 0.28*25 is 7.000000000000001) and return sorted[rank-1]. Check len(samples) == 0 and p <= 0 || p > 100 (or NaN) first and return an error.",
 	},
 	Reference: warmup.Percentile,
 	Probe:     func(f PercentileFunc) { _, _ = f([]float64{1, 2, 3}, 50) },
@@ -57,6 +57,23 @@ var Percentile = exercise.Register(&exercise.Exercise[PercentileFunc]{
 			got, err = f(in, 99.95)
 			require.NoErrorf(t, err, "Percentile(1000..1, 99.95)")
 			require.Equalf(t, 1000.0, got, "Percentile(1000..1, 99.95) rounds the rank up")
+		}},
+		{Name: "an exact rank stays exact: p28 of 25 samples is rank 7, p14 of 50 is rank 7", Hint: 3, Run: func(t exercise.T, f PercentileFunc) {
+			for _, c := range []struct {
+				n    int
+				p    float64
+				rank int
+			}{{25, 28, 7}, {50, 14, 7}, {1000, 99.9, 999}, {100, 7, 7}} {
+				in := make([]float64, c.n)
+				for i := range in {
+					in[i] = float64(i + 1)
+				}
+				got, err := f(in, c.p)
+				if err != nil || got != float64(c.rank) {
+					t.Errorf("Percentile(1..%d, %v) = %v (%v); want %d: ceil(%v x %d / 100) is exactly %d, while %v/100*%d in floating point is %v",
+						c.n, c.p, got, err, c.rank, c.p, c.n, c.rank, c.p, c.n, c.p/100*float64(c.n))
+				}
+			}
 		}},
 		{Name: "the caller's samples are left in their order", Hint: 1, Run: func(t exercise.T, f PercentileFunc) {
 			in := []float64{3, 1, 2}

@@ -33,6 +33,14 @@ func TestChecksCatchKnownBadPercentiles(t *testing.T) {
 		hi := min(lo+1, len(c)-1)
 		return c[lo] + (pos-float64(lo))*(c[hi]-c[lo]), nil
 	}
+	dividesFirst := func(s []float64, p float64) (float64, error) {
+		if len(s) == 0 || p <= 0 || p > 100 || math.IsNaN(p) {
+			return 0, errEmpty
+		}
+		c := slices.Clone(s)
+		slices.Sort(c)
+		return c[int(math.Ceil(p/100*float64(len(c))))-1], nil
+	}
 	roundsDown := func(s []float64, p float64) (float64, error) {
 		if len(s) == 0 || p <= 0 || p > 100 || math.IsNaN(p) {
 			return 0, errEmpty
@@ -73,6 +81,7 @@ func TestChecksCatchKnownBadPercentiles(t *testing.T) {
 	}{
 		{"sorting the caller's slice", sortsInPlace, []string{"the caller's samples are left in their order"}},
 		{"interpolating between ranks", interpolates, []string{"p99 of 1..1000 is 990 (nearest rank, not interpolated)"}},
+		{"dividing p by 100 first, in floating point", dividesFirst, []string{"an exact rank stays exact: p28 of 25 samples is rank 7, p14 of 50 is rank 7"}},
 		{"rounding the rank down", roundsDown, []string{"p99 of 1..1000 is 990 (nearest rank, not interpolated)"}},
 		{"accepting empty samples and p out of range", noValidation, []string{"no samples, or p outside (0, 100], is an error"}},
 		{"forgetting to sort", unsorted, []string{"the median of an odd-sized sample is its middle value", "results match a sort-and-pick on 200 random samples"}},
