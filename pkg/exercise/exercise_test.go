@@ -85,6 +85,12 @@ func TestReportSaysExactlyWhatRan(t *testing.T) {
 	if got := stub.Summary(); !strings.Contains(got, "0 of 2 checks passed: not implemented yet: Add: add a and b") {
 		t.Errorf("stub summary = %q", got)
 	}
+	if text := stub.Text(false, "drill.Add"); !strings.HasPrefix(text, "NOT ATTEMPTED YET demo/add") || strings.Contains(text, "FAIL") {
+		t.Errorf("a stub as shipped must read as not attempted, not as a failure:\n%s", text)
+	}
+	if html := stub.HTML("drill.Add"); !strings.Contains(html, `data-state="not-attempted"`) || strings.Contains(html, "#dc2626") {
+		t.Errorf("a stub's HTML report must be neutral: %s", html)
+	}
 	half := newAdd().Run(func(a, b int) int { return a })
 	if got := half.Summary(); !strings.Contains(got, "1 of 2 checks passed") {
 		t.Errorf("summary = %q, want 1 of 2", got)
@@ -98,7 +104,7 @@ func TestReportSaysExactlyWhatRan(t *testing.T) {
 			t.Errorf("report text lacks %q:\n%s", want, text)
 		}
 	}
-	if html := half.HTML("drill.Add"); !strings.Contains(html, `data-ok="false"`) || strings.Contains(html, "<script") {
+	if html := half.HTML("drill.Add"); !strings.Contains(html, `data-ok="false"`) || !strings.Contains(html, `data-state="failed"`) || strings.Contains(html, "<script") {
 		t.Errorf("report HTML is wrong: %s", html)
 	}
 }

@@ -54,6 +54,9 @@ func (r Report) Text(colour bool, varName string) string {
 	switch {
 	case r.OK():
 		b.WriteString(c("32;1", "PASS ") + head + "\n")
+	case r.NotImplemented() != "":
+		// the stub as shipped: nothing has failed yet, nothing to alarm about
+		b.WriteString(c("34;1", "NOT ATTEMPTED YET ") + head + "\n")
 	default:
 		b.WriteString(c("31;1", "FAIL ") + head + "\n")
 	}
@@ -85,11 +88,15 @@ func outcomeLabel(x Result) string {
 // HTML renders the report for a notebook output.
 func (r Report) HTML(varName string) string {
 	var b strings.Builder
-	colour, bg := "#dc2626", "#fef2f2"
-	if r.OK() {
-		colour, bg = "#16a34a", "#f0fdf4"
+	colour, bg, state := "#dc2626", "#fef2f2", "failed"
+	switch {
+	case r.OK():
+		colour, bg, state = "#16a34a", "#f0fdf4", "passed"
+	case r.NotImplemented() != "":
+		// the stub as shipped: a neutral note, not a red failure
+		colour, bg, state = "#3b82f6", "#eff6ff", "not-attempted"
 	}
-	fmt.Fprintf(&b, `<div class="dsgym-report" data-ok="%t" style="border-left:4px solid %s;background:%s;color:#111;padding:8px 12px;margin:4px 0;font:13px/1.5 system-ui,sans-serif">`, r.OK(), colour, bg)
+	fmt.Fprintf(&b, `<div class="dsgym-report" data-state="%s" data-ok="%t" style="border-left:4px solid %s;background:%s;color:#111;padding:8px 12px;margin:4px 0;font:13px/1.5 system-ui,sans-serif">`, state, r.OK(), colour, bg)
 	fmt.Fprintf(&b, `<div style="font-weight:600">%s</div>`, html.EscapeString(r.Summary()))
 	if r.NotImplemented() == "" {
 		b.WriteString(`<ul style="list-style:none;padding-left:4px;margin:4px 0">`)
