@@ -12,7 +12,7 @@ import (
 // JumpFunc is the signature of the shard/jump exercise.
 type JumpFunc = func(key uint64, buckets int) (int, error)
 
-// lamingVeach is the algorithm exactly as published (Lamping and Veach
+// lampingVeach is the algorithm exactly as published (Lamping and Veach
 // 2014, figure 1), kept here so the agreement check compares against the
 // paper rather than against the reference solution.
 func lampingVeach(key uint64, numBuckets int32) int32 {
