@@ -96,10 +96,55 @@ func runChecks(root, dir string, topics []string, only string, record bool, over
 		}
 		reports[r.Exercise] = r
 	}
+	if runErr != nil && !strings.Contains(out.String(), "[build failed]") {
+		if rep, ok := crashReport(tmp, out.String()); ok {
+			if _, done := reports[rep.Exercise]; !done {
+				reports[rep.Exercise] = rep
+			}
+		}
+	}
 	if runErr != nil && strings.Contains(out.String(), "[build failed]") || (runErr != nil && len(reports) == 0) {
 		return reports, out.String(), nil
 	}
 	return reports, "", nil
+}
+
+// crashReport turns a test binary killed by a panic (one raised in a
+// goroutine the learner's code started, which no check can recover) into
+// a report for the exercise whose check was running: the check, the panic
+// message and where in exercises/ it was raised.
+func crashReport(dir, out string) (exercise.Report, bool) {
+	running, err := os.ReadFile(filepath.Join(dir, exercise.RunningFile))
+	id, check, ok := strings.Cut(string(running), "\t")
+	if err != nil || !ok {
+		return exercise.Report{}, false
+	}
+	lines := strings.Split(out, "\n")
+	msg, where := "", ""
+	for i, l := range lines {
+		if msg == "" && strings.HasPrefix(l, "panic: ") {
+			msg = strings.TrimPrefix(l, "panic: ")
+		}
+		if msg != "" && where == "" && strings.Contains(l, "/exercises/") && i > 0 && strings.HasPrefix(strings.TrimSpace(l), "/") {
+			file := strings.Fields(strings.TrimSpace(l))[0]
+			if j := strings.Index(file, "/exercises/"); j >= 0 {
+				where = file[j+1:]
+			}
+		}
+	}
+	if msg == "" {
+		return exercise.Report{}, false
+	}
+	text := "panicked in a goroutine your code started, which stopped every check after it: " + msg
+	if where != "" {
+		text += " (at " + where + ")"
+	}
+	text += ". A check can recover a panic in your function, not in a goroutine it starts: recover there, or send the error back."
+	title := "its checks stopped"
+	if e, ok := byID()[id]; ok {
+		title = e.Title
+	}
+	return exercise.Report{Exercise: id, Title: title, Results: []exercise.Result{{Check: check, Outcome: exercise.Panicked, Message: text, Hint: 1}}}, true
 }
 
 func topicsOf(exs []exercise.Info) []string {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/dsgym/dsgym/pkg/exercise"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -64,5 +67,24 @@ func TestFlagsMayComeAnywhere(t *testing.T) {
 		if *force != tc.force || strings.Join(fs.Args(), " ") != strings.Join(tc.pos, " ") {
 			t.Errorf("parse(%q): force %v, positionals %q; want %v, %q", tc.args, *force, fs.Args(), tc.force, tc.pos)
 		}
+	}
+}
+
+func TestACrashedTestBinaryIsReportedAsAPanicInTheRunningCheck(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, exercise.RunningFile), []byte("shuffle/salt\tthe sums equal"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := "panic: assignment to entry in nil map\n\ngoroutine 7 [running]:\ngithub.com/dsgym/dsgym/exercises/shuffle.SaltedSum.func1()\n\t/home/me/dsgym/exercises/shuffle/salt.go:24 +0x2c\ncreated by ...\nFAIL\tgithub.com/dsgym/dsgym/exercises/shuffle\t0.01s\n"
+	rep, ok := crashReport(dir, out)
+	if !ok || rep.Exercise != "shuffle/salt" || len(rep.Results) != 1 {
+		t.Fatalf("crashReport = %+v, %v", rep, ok)
+	}
+	r := rep.Results[0]
+	if r.Outcome != exercise.Panicked || r.Check != "the sums equal" || !strings.Contains(r.Message, "assignment to entry in nil map") || !strings.Contains(r.Message, "exercises/shuffle/salt.go:24") {
+		t.Errorf("result = %+v", r)
+	}
+	if _, ok := crashReport(dir, "FAIL\tx\t0.1s\n"); ok {
+		t.Error("an output without a panic is not a crash")
 	}
 }

@@ -3,6 +3,7 @@ package exercise
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -101,9 +102,22 @@ func (e *Exercise[F]) Run(impl F) Report {
 		timeout = time.Duration(v * float64(time.Second))
 	}
 	for _, c := range e.Checks {
+		announce(e.ID, c.Name)
 		rep.Results = append(rep.Results, runCheck(c, impl, timeout))
 	}
 	return rep
+}
+
+// RunningFile is the file in DSGYM_REPORT_DIR that names the check being
+// run ("<exercise>\t<check>"): when a panic in a goroutine the learner's
+// code started kills the test binary, dsgym check reads it to say which
+// check was running.
+const RunningFile = "running"
+
+func announce(id, check string) {
+	if dir := os.Getenv("DSGYM_REPORT_DIR"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, RunningFile), []byte(id+"\t"+check), 0o644)
+	}
 }
 
 func runCheck[F any](c Check[F], impl F, timeout time.Duration) Result {
