@@ -6,6 +6,9 @@
 #                                DSGYM_POSTGRES_URL, DSGYM_PG_DIR
 #   test/pg.sh stop DIR          stops it and deletes DIR
 #
+# DSGYM_PG_WAL_LEVEL sets its wal_level (logical by default; the cdc tests
+# start a second one with replica to see logical decoding refused).
+#
 # When PostgreSQL's server binaries cannot be found, "start" prints nothing to
 # stdout, explains on stderr, and exits 3 (the tests then skip PostgreSQL;
 # under CI they fail instead).
@@ -56,7 +59,7 @@ case "${1:-}" in
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-wal_level = logical
+wal_level = ${DSGYM_PG_WAL_LEVEL:-logical}
 max_replication_slots = 20
 max_wal_senders = 20
 max_connections = 200

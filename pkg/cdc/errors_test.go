@@ -129,3 +129,38 @@ func TestAnUnconfirmedSlotRetainsWAL(t *testing.T) {
 	assert.Greater(t, after.RetainedBytes, before.RetainedBytes)
 	assert.False(t, after.Active)
 }
+
+func TestASlotLeftBehindByADeadRelayIsReportedAsStale(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	find := func() *cdc.StaleSlot {
+		t.Helper()
+		stale, err := cdc.StaleSlots(ctx, f.url, 1)
+		require.NoError(t, err)
+		for i := range stale {
+			if stale[i].Name == f.slot {
+				return &stale[i]
+			}
+		}
+		return nil
+	}
+	s := f.open(t)
+	f.insert(t, 1)
+	assert.Nil(t, find(), "a slot with its reader connected is not stale")
+	s.Abandon() // the relay dies without closing or dropping its slot
+	require.Eventually(t, func() bool {
+		st, err := cdc.SlotStatus(ctx, f.url, f.slot)
+		return err == nil && !st.Active
+	}, 10*time.Second, 50*time.Millisecond, "the server notices the reader is gone")
+	for id := int64(2); id <= 50; id++ {
+		f.insert(t, id)
+	}
+	got := find()
+	require.NotNil(t, got, "an idle slot holding WAL must be reported")
+	assert.Positive(t, got.RetainedBytes)
+	assert.Contains(t, got.Advice, "pg_drop_replication_slot('"+f.slot+"')")
+	_, err := cdc.StaleSlots(ctx, f.url, -1)
+	assert.ErrorContains(t, err, "minRetained >= 0")
+	require.NoError(t, cdc.DropSlot(ctx, f.url, f.slot))
+	assert.Nil(t, find(), "a dropped slot is gone")
+}
