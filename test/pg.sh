@@ -6,8 +6,9 @@
 #                                DSGYM_POSTGRES_URL, DSGYM_PG_DIR
 #   test/pg.sh stop DIR          stops it and deletes DIR
 #
-# DSGYM_PG_WAL_LEVEL sets its wal_level (logical by default; the cdc tests
-# start a second one with replica to see logical decoding refused).
+# DSGYM_PG_WAL_LEVEL sets its wal_level (logical by default) and
+# DSGYM_PG_MAX_PREPARED its max_prepared_transactions (20): the tests start
+# second servers with replica and 0 to see what is refused, and how.
 #
 # When PostgreSQL's server binaries cannot be found, "start" prints nothing to
 # stdout, explains on stderr, and exits 3 (the tests then skip PostgreSQL;
@@ -60,6 +61,7 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
 wal_level = ${DSGYM_PG_WAL_LEVEL:-logical}
+max_prepared_transactions = ${DSGYM_PG_MAX_PREPARED:-20}
 max_replication_slots = 20
 max_wal_senders = 20
 max_connections = 200

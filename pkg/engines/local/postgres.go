@@ -89,12 +89,14 @@ func (p *Postgres) initdb(bin string, cred *syscall.Credential) error {
 		return fmt.Errorf("initdb failed: %v\n%s", err, out)
 	}
 	conf := fmt.Sprintf(`
-# dsgym: loopback only, logical replication for chapter 09's CDC
+# dsgym: loopback only, logical replication for chapter 09's CDC, prepared
+# transactions for its design C
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 wal_level = logical
 max_replication_slots = 20
 max_wal_senders = 20
+max_prepared_transactions = 20
 max_connections = 100
 shared_buffers = 128MB
 `)
