@@ -41,7 +41,15 @@ type Ingest struct {
 	// this life saw succeed.
 	Committed map[int32]int64
 	tr        *tracer
+	// beforeOffsets, when set, runs between the database COMMIT and the
+	// offset commit (Run's rebalance joins a second instance there).
+	beforeOffsets func()
 }
+
+// ErrOffsetCommit wraps a failed offset commit: the batch's rows are in
+// the database, the batch will be delivered again and the inbox skips it,
+// so a driver may carry on (a rebalance makes the old owner's commit fail).
+var ErrOffsetCommit = errors.New("ingest: offset commit")
 
 // IngestConfig shapes an Ingest.
 type IngestConfig struct {
@@ -144,9 +152,12 @@ func (g *Ingest) Step(ctx context.Context, wait time.Duration) (int, error) {
 		g.tr.note("I", true, "after COMMIT, before the offset commit")
 		return 0, ErrCrashed
 	}
+	if g.beforeOffsets != nil {
+		g.beforeOffsets()
+	}
 	if err := g.cl.CommitRecords(ctx, rs...); err != nil {
 		// The rows are in; the batch comes again and the inbox skips it.
-		return len(rs), fmt.Errorf("ingest: offset commit: %w", err)
+		return len(rs), fmt.Errorf("%w: %w", ErrOffsetCommit, err)
 	}
 	for _, r := range rs {
 		g.Committed[r.Partition] = max(g.Committed[r.Partition], r.Offset+1)

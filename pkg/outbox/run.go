@@ -37,6 +37,13 @@ type Config struct {
 	// the offsets, say) before the checker runs: the inbox must skip
 	// every record.
 	ReplayAll bool
+	// Rebalance, when positive, makes a second ingest instance join the
+	// group once the first has applied that many orders, at the worst
+	// moment: the first holds a batch committed in the database and not
+	// yet in Kafka. The group rebalances, partitions move, the newcomer
+	// reads them from the last committed offsets, and the inbox skips the
+	// rows already written. Both instances then share the input.
+	Rebalance int
 	// Write and Apply replace the ingest's and the downstream's step (an
 	// exercise's version, say); nil: WriteOrder and ApplyOnce.
 	Write WriteFunc
@@ -81,6 +88,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("outbox: crash at %q: After must be at least 1, not %d", c.Crash.At, c.Crash.After)
 	case c.Relay == Polling && c.Purge == DeleteAfterInsert:
 		return fmt.Errorf("outbox: the polling relay cannot publish rows deleted after insert; use %q with it", LogBased)
+	case c.Rebalance < 0 || c.Rebalance > c.Orders:
+		return fmt.Errorf("outbox: Rebalance %d must be in [0, orders %d]", c.Rebalance, c.Orders)
 	}
 	return nil
 }
@@ -118,8 +127,12 @@ type Result struct {
 	// Skipped counts input records the ingest's inbox recognised;
 	// DownstreamDuplicates the events the downstream inbox recognised.
 	Skipped, DownstreamDuplicates int
-	Report                        Report
-	Took                          time.Duration
+	// Joined is what the instance that joined on Rebalance received in
+	// its first polls; OffsetCommitErrors counts the ingests' failed
+	// offset commits (carried on from: the inbox covers them).
+	Joined, OffsetCommitErrors int
+	Report                     Report
+	Took                       time.Duration
 }
 
 var runs atomic.Int64
@@ -197,6 +210,33 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	if err != nil {
 		return res, err
 	}
+	var second *Ingest // the instance that joins on cfg.Rebalance
+	defer func() {
+		if second != nil {
+			second.Close()
+		}
+	}()
+	if cfg.Rebalance > 0 {
+		first := ing
+		ing.beforeOffsets = func() {
+			if second != nil || first.Applied < cfg.Rebalance {
+				return
+			}
+			g, err := newIngest()
+			if err != nil {
+				return
+			}
+			second = g
+			tr.note("I", false, "a second instance joins the group: it rebalances")
+			for deadline := time.Now().Add(5 * time.Second); res.Joined == 0 && time.Now().Before(deadline); {
+				n, err := g.Step(ctx, 100*time.Millisecond)
+				if err != nil && !errors.Is(err, ErrOffsetCommit) {
+					return
+				}
+				res.Joined += n
+			}
+		}
+	}
 	relay, err := newRelay()
 	if err != nil {
 		ing.Close()
@@ -238,7 +278,22 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 		var got int
 		switch which {
 		case 0:
+			if second != nil && r.IntN(2) == 0 {
+				got, err = second.Step(ctx, wait)
+				for p, o := range second.Committed {
+					committed[p] = max(committed[p], o)
+				}
+				if errors.Is(err, ErrOffsetCommit) {
+					res.OffsetCommitErrors++
+					err = nil
+				}
+				break
+			}
 			got, err = ing.Step(ctx, wait)
+			if errors.Is(err, ErrOffsetCommit) && cfg.Rebalance > 0 {
+				res.OffsetCommitErrors++
+				err = nil
+			}
 			for p, o := range ing.Committed {
 				committed[p] = max(committed[p], o)
 			}
@@ -328,6 +383,9 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 		res.Trace = tr.steps
 	}
 	res.Skipped += ing.Skipped
+	if second != nil {
+		res.Skipped += second.Skipped
+	}
 	res.DownstreamDuplicates += down.Duplicates
 	addRelay(relay.Stats())
 	h, err := Collect(ctx, d, k, orders, out)
