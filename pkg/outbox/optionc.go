@@ -42,7 +42,8 @@ const (
 type OptionCResult struct {
 	Result
 	// InDoubt is how many prepared transactions the coordinator found
-	// when it came back (pg_prepared_xacts), and Resolved what it did.
+	// when it came back (pg_prepared_xacts), and Resolved what it did
+	// with each.
 	InDoubt  int
 	Resolved []string
 	// Blocked is how long a concurrent writer to a row of the prepared
@@ -316,7 +317,7 @@ func (co *coordinator) recover(ctx context.Context) (int, []string, error) {
 		if commit {
 			what = "committed (the logged decision)"
 		}
-		done = append(done, g+": "+what)
+		done = append(done, what)
 	}
 	return len(gids), done, nil
 }
