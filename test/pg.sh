@@ -4,6 +4,7 @@
 #
 #   eval "$(test/pg.sh start)"   starts it and prints the exports:
 #                                DSGYM_POSTGRES_URL, DSGYM_PG_DIR
+#   test/pg.sh restart DIR       restarts it (fast shutdown: sessions are cut)
 #   test/pg.sh stop DIR          stops it and deletes DIR
 #
 # DSGYM_PG_WAL_LEVEL sets its wal_level (logical by default) and
@@ -72,6 +73,13 @@ CONF
     printf 'export DSGYM_POSTGRES_URL=%q\n' "postgres://dsgym@127.0.0.1:$port/postgres?sslmode=disable"
     printf 'export DSGYM_PG_DIR=%q\n' "$dir"
     echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir)" >&2
+    ;;
+  restart)
+    dir="${2:?usage: pg.sh restart DIR}"
+    bin=$(find_bin) || exit 3
+    [ -d "$dir/data" ] || { echo "no PostgreSQL data in $dir" >&2; exit 1; }
+    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null || {
+      echo "PostgreSQL did not restart; see $dir/server.log" >&2; exit 1; }
     ;;
   stop)
     dir="${2:?usage: pg.sh stop DIR}"

@@ -246,6 +246,11 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			kgo.TransactionalID(fmt.Sprintf("%s-w%d", name, id)),
 			kgo.DefaultProduceTopic(out),
 			kgo.ProducerLinger(0),
+			// A transaction left open by a broker restart blocks
+			// read_committed readers until the broker aborts it at this
+			// timeout (franz-go's default is 40s): 10s keeps a restarted
+			// run from stalling behind it.
+			kgo.TransactionTimeout(10*time.Second),
 			kgo.WithHooks(count),
 			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, rev map[string][]int32) {
 				if len(rev[in]) == 0 {

@@ -44,6 +44,13 @@ type Config struct {
 	// reads them from the last committed offsets, and the inbox skips the
 	// rows already written. Both instances then share the input.
 	Rebalance int
+	// RestartDatabase, when set, is called once, after RestartAfter steps
+	// (default 30), to restart the database under the running pipeline
+	// (enginetest.Postgres.Restart: a fast shutdown cuts every session).
+	// A component whose step then fails is restarted as after a crash:
+	// it resumes from what is durable.
+	RestartDatabase func() error
+	RestartAfter    int
 	// Write and Apply replace the ingest's and the downstream's step (an
 	// exercise's version, say); nil: WriteOrder and ApplyOnce.
 	Write WriteFunc
@@ -88,6 +95,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("outbox: crash at %q: After must be at least 1, not %d", c.Crash.At, c.Crash.After)
 	case c.Relay == Polling && c.Purge == DeleteAfterInsert:
 		return fmt.Errorf("outbox: the polling relay cannot publish rows deleted after insert; use %q with it", LogBased)
+	case c.RestartAfter < 0:
+		return fmt.Errorf("outbox: RestartAfter %d is negative", c.RestartAfter)
 	case c.Rebalance < 0 || c.Rebalance > c.Orders:
 		return fmt.Errorf("outbox: Rebalance %d must be in [0, orders %d]", c.Rebalance, c.Orders)
 	}
@@ -131,8 +140,14 @@ type Result struct {
 	// its first polls; OffsetCommitErrors counts the ingests' failed
 	// offset commits (carried on from: the inbox covers them).
 	Joined, OffsetCommitErrors int
-	Report                     Report
-	Took                       time.Duration
+	// Reconnects counts the components restarted because a step failed
+	// after RestartDatabase ran; RestartTook is how long the restart took
+	// (PostgreSQL's shutdown waits, up to wal_sender_timeout, for a
+	// connected logical replication client to confirm the WAL sent to it).
+	Reconnects  int
+	RestartTook time.Duration
+	Report      Report
+	Took        time.Duration
 }
 
 var runs atomic.Int64
@@ -270,12 +285,30 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 	const wait = 20 * time.Millisecond
 	idle := [3]int{} // consecutive empty steps per component
 	progress := time.Now()
+	steps := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("outbox: the run did not finish within %v (crash %v)", MaxRun, &crash)
 		}
+		steps++
+		if cfg.RestartDatabase != nil && steps == max(cfg.RestartAfter, 1) {
+			t0 := time.Now()
+			if err := cfg.RestartDatabase(); err != nil {
+				return res, err
+			}
+			res.RestartTook = time.Since(t0)
+			tr.note("DB", true, "restarted: every session cut")
+		}
 		which := r.IntN(3)
 		var got int
+		// after a database restart, a failed step is a component crash
+		asCrash := func(err error) error {
+			if cfg.RestartDatabase != nil && steps >= max(cfg.RestartAfter, 1) && err != nil && !errors.Is(err, ErrCrashed) && !errors.Is(err, ErrOffsetCommit) && ctx.Err() == nil {
+				res.Reconnects++
+				return ErrCrashed
+			}
+			return err
+		}
 		switch which {
 		case 0:
 			if second != nil && r.IntN(2) == 0 {
@@ -290,6 +323,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 				break
 			}
 			got, err = ing.Step(ctx, wait)
+			err = asCrash(err)
 			if errors.Is(err, ErrOffsetCommit) && cfg.Rebalance > 0 {
 				res.OffsetCommitErrors++
 				err = nil
@@ -306,6 +340,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 			}
 		case 1:
 			got, err = relay.Step(ctx, wait)
+			err = asCrash(err)
 			if errors.Is(err, ErrCrashed) {
 				addRelay(relay.Stats())
 				relay.Close()
@@ -318,6 +353,7 @@ func Run(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseEngin
 			}
 		case 2:
 			got, err = down.Step(ctx, wait)
+			err = asCrash(err)
 			if errors.Is(err, ErrCrashed) {
 				res.DownstreamDuplicates += down.Duplicates
 				down.Close()

@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,29 @@ import (
 // tests run (DSGYM_POSTGRES_URL set) and skips, or fails under
 // RequireEnv, like Need.
 func ThrowawayPostgres(t testing.TB, settings ...string) string {
+	t.Helper()
+	return StartPostgres(t, settings...).URL
+}
+
+// Postgres is a throwaway server started by StartPostgres.
+type Postgres struct {
+	URL    string
+	script string
+	dir    string
+}
+
+// Restart restarts the server with a fast shutdown: every session is cut,
+// as a crash or a failover would cut them; the data stays.
+func (p *Postgres) Restart() error {
+	out, err := exec.Command("bash", p.script, "restart", p.dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("restarting PostgreSQL: %v: %s", err, out)
+	}
+	return nil
+}
+
+// StartPostgres is ThrowawayPostgres with the server's handle, to restart it.
+func StartPostgres(t testing.TB, settings ...string) *Postgres {
 	t.Helper()
 	Need(t, "DSGYM_POSTGRES_URL") // engines.PostgresURLEnv; engines imports this package in its tests
 	script, err := pgScript()
@@ -47,7 +71,7 @@ func ThrowawayPostgres(t testing.TB, settings ...string) string {
 		t.Fatalf("test/pg.sh start printed no URL: %s", out)
 	}
 	t.Cleanup(func() { _ = exec.Command("bash", script, "stop", dir).Run() })
-	return url
+	return &Postgres{URL: url, script: script, dir: dir}
 }
 
 // pgScript finds test/pg.sh from the working directory upwards (a test
