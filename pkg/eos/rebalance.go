@@ -117,6 +117,9 @@ func (c Churn) PerSecond() float64 {
 // MaxChurnRun bounds one Rebalances run.
 const MaxChurnRun = 2 * time.Minute
 
+// stepTimeout bounds one produce and one End of a churn instance.
+const stepTimeout = 15 * time.Second
+
 // coordinatorKeys are the requests counted in Churn.CoordinatorRequests.
 var coordinatorKeys = map[int16]bool{
 	(&kmsg.FindCoordinatorRequest{}).Key():    true,
@@ -239,6 +242,10 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			kgo.ConsumeTopics(in),
 			kgo.Balancers(bal),
 			kgo.HeartbeatInterval(100*time.Millisecond),
+			// An instance that starts over joins as a new member; its old
+			// self holds its partitions until this timeout (franz-go's
+			// default 45s), so the rebalance waits that long.
+			kgo.SessionTimeout(10*time.Second),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.FetchMaxWait(50*time.Millisecond),
@@ -297,11 +304,19 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			if err != nil {
 				return false, err
 			}
-			produced := s.ProduceSync(ctx, recs...).FirstErr() == nil
+			// Produce and End get a bound of their own: after a broker
+			// restart either can wait on a coordinator that is still
+			// loading for as long as the run's context allows; an instance
+			// that times out starts over, as a supervisor would restart it.
+			pctx2, pcancel2 := context.WithTimeout(ctx, stepTimeout)
+			produced := s.ProduceSync(pctx2, recs...).FirstErr() == nil
+			pcancel2()
 			if produced {
 				time.Sleep(cfg.Work)
 			}
-			committed, endErr := s.End(ctx, kgo.TransactionEndTry(produced))
+			ectx, ecancel := context.WithTimeout(ctx, stepTimeout)
+			committed, endErr := s.End(ectx, kgo.TransactionEndTry(produced))
+			ecancel()
 			if ctx.Err() != nil {
 				return false, nil
 			}
