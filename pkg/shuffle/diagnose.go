@@ -61,8 +61,9 @@ var ErrNoTasks = errors.New("diagnose: no successful tasks to look at")
 // duration (or, when none did, the slowest tenth). Each cause compares the
 // slow tasks with the others:
 //
-//   - data skew: the slow tasks read more records than the median task,
-//     and records rank with duration (Spearman's rho);
+//   - data skew: the slow tasks read more records than the median task
+//     (on average: one hot partition among noisy tasks counts), weighted
+//     by how well records rank with duration (Spearman's rho);
 //   - straggler host: one host takes longer per record than the others,
 //     and the slow tasks ran there;
 //   - GC: the slow tasks spend a larger share of their time in GC;
@@ -136,14 +137,17 @@ func skewFinding(all, slow []TaskMetrics) Finding {
 		recs[i], dur[i] = float64(t.Records()), float64(t.Duration)
 	}
 	med := max(medianOf(recs), 1)
-	ratios := make([]float64, len(slow))
-	for i, t := range slow {
-		ratios[i] = float64(t.Records()) / med
+	// The mean, not the median, of the slow tasks' record ratios: one hot
+	// partition among several tasks slowed by noise (a real cluster's
+	// JIT warm-up, a busy disk) still shows.
+	var sum float64
+	for _, t := range slow {
+		sum += float64(t.Records()) / med
 	}
-	r := medianOf(ratios)
+	r := sum / float64(len(slow))
 	rho := Spearman(recs, dur)
-	f := Finding{Cause: DataSkew, Score: clamp01(rho) * clamp01((r-1)/2)}
-	f.Evidence = fmt.Sprintf("the slow tasks read %.1fx the median task's records; records and duration rank together (Spearman rho %.2f)", r, rho)
+	f := Finding{Cause: DataSkew, Score: clamp01((r-1)/2) * (0.5 + 0.5*clamp01(rho))}
+	f.Evidence = fmt.Sprintf("the slow tasks read %.1fx the median task's records on average; records and duration rank together (Spearman rho %.2f)", r, rho)
 	return f
 }
 
