@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,7 +195,11 @@ func TestClosedFaultsStopsItsProxiesAndRefusesNewOnes(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	_, err = c.Read(make([]byte, 1))
-	assert.ErrorIs(t, err, io.EOF, "open connection is closed")
+	// closed either way: a FIN (EOF) or, when the proxy closes with data
+	// unread, a reset
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("open connection is not closed: Read returned %v, want EOF or a reset", err)
+	}
 	_, err = f.Proxy("again", "127.0.0.1:9")
 	assert.ErrorIs(t, err, netfault.ErrClosed)
 	_, err = f.Broker("127.0.0.1:9092")
