@@ -79,25 +79,9 @@ func OptionA(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseE
 		}
 	}
 	// The downstream consumer applies what the output topic committed.
-	down, err := NewDownstream(ctx, st.d, k, DownstreamConfig{Topic: st.out, Group: name + "-down", Batch: cfg.Batch}, nil)
-	if err != nil {
+	if res.DownstreamDuplicates, err = drainDownstream(ctx, st, k, name, cfg.Batch); err != nil {
 		return res, err
 	}
-	idle := 0
-	for idle < 5 {
-		got, err := down.Step(ctx, 50*time.Millisecond)
-		if err != nil {
-			down.Close()
-			return res, err
-		}
-		if got == 0 {
-			idle++
-		} else {
-			idle = 0
-		}
-	}
-	res.DownstreamDuplicates = down.Duplicates
-	down.Close()
 	res.Took = time.Since(began)
 	res.Crashed = crash.Fired()
 	h, err := Collect(ctx, st.d, k, orders, st.out, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -205,6 +189,29 @@ func writeOrdersNoInbox(ctx context.Context, tx *sql.Tx, ws []step.Write) error 
 		}
 	}
 	return nil
+}
+
+// drainDownstream runs a downstream consumer on the stage's output topic
+// until it has been idle for five polls, and returns the duplicates its
+// inbox recognised.
+func drainDownstream(ctx context.Context, st *stage, k *engines.KafkaEngine, name string, batch int) (int, error) {
+	down, err := NewDownstream(ctx, st.d, k, DownstreamConfig{Topic: st.out, Group: name + "-down", Batch: batch}, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer down.Close()
+	for idle := 0; idle < 5; {
+		got, err := down.Step(ctx, 50*time.Millisecond)
+		if err != nil {
+			return down.Duplicates, err
+		}
+		if got == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+	}
+	return down.Duplicates, nil
 }
 
 // eventRecords builds the output records of a batch (enriched from the

@@ -128,24 +128,9 @@ func OptionC(ctx context.Context, k *engines.KafkaEngine, dbe *engines.DatabaseE
 			return res, err
 		}
 	}
-	down2, err := NewDownstream(ctx, st.d, k, DownstreamConfig{Topic: st.out, Group: name + "-down", Batch: cfg.Batch}, nil)
-	if err != nil {
+	if res.DownstreamDuplicates, err = drainDownstream(ctx, st, k, name, cfg.Batch); err != nil {
 		return res, err
 	}
-	for idle := 0; idle < 5; {
-		got, err := down2.Step(ctx, 50*time.Millisecond)
-		if err != nil {
-			down2.Close()
-			return res, err
-		}
-		if got == 0 {
-			idle++
-		} else {
-			idle = 0
-		}
-	}
-	res.DownstreamDuplicates = down2.Duplicates
-	down2.Close()
 	res.Took = time.Since(began)
 	res.Crashed = cfg.Crash.Fired()
 	h, err := Collect(ctx, st.d, k, orders, st.out, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
