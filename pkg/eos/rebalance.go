@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,7 +190,20 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		done    atomic.Int64 // input records committed
 		runErr  error
 		wg      sync.WaitGroup
+		// last holds the last error of each kind the instances saw and
+		// lastLag the last lag sample per partition: what a run that
+		// times out reports, so a stall says where it stalled.
+		last    = map[string]string{}
+		lastLag string
+		owners  = map[int32]string{} // input partition -> instance/life that owns it
+		lives   = map[int]int{}      // sessions begun, by instance
+		empty   = map[string]int{}   // polls that returned nothing in a row, by instance/life
 	)
+	note := func(kind string, err error) {
+		mu.Lock()
+		last[kind] = err.Error()
+		mu.Unlock()
+	}
 	fail := func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -232,6 +246,10 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 	// retriable, so the instance closes its client and starts over with
 	// the same transactional.id, as a supervisor would restart it.
 	session = func(id int, stop <-chan struct{}) (again bool, err error) {
+		mu.Lock()
+		lives[id]++
+		life := fmt.Sprintf("i%d.%d", id, lives[id])
+		mu.Unlock()
 		bal := kgo.CooperativeStickyBalancer()
 		if cfg.Eager {
 			bal = kgo.RangeBalancer()
@@ -259,12 +277,33 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			// run from stalling behind it.
 			kgo.TransactionTimeout(10*time.Second),
 			kgo.WithHooks(count),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, as map[string][]int32) {
+				mu.Lock()
+				for _, p := range as[in] {
+					owners[p] = life
+				}
+				mu.Unlock()
+			}),
 			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, rev map[string][]int32) {
 				if len(rev[in]) == 0 {
 					return
 				}
 				mu.Lock()
 				c.Revocations++
+				for _, p := range rev[in] {
+					if owners[p] == life {
+						owners[p] = life + "(revoked)"
+					}
+				}
+				mu.Unlock()
+			}),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+				mu.Lock()
+				for _, p := range lost[in] {
+					if owners[p] == life {
+						owners[p] = life + "(lost)"
+					}
+				}
 				mu.Unlock()
 			}),
 		)
@@ -288,12 +327,16 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			}
 			rs, err := poll(context.Background(), fs)
 			if err != nil {
+				note("fetch", err)
 				return true, nil // a fetch failed (a broker went away): start over
 			}
+			mu.Lock()
 			if len(rs) == 0 {
+				empty[life]++
+				mu.Unlock()
 				continue
 			}
-			mu.Lock()
+			empty[life] = 0
 			txns[id]++
 			writer := fmt.Sprintf("w%d/t%d", id, txns[id])
 			mu.Unlock()
@@ -309,8 +352,12 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			// loading for as long as the run's context allows; an instance
 			// that times out starts over, as a supervisor would restart it.
 			pctx2, pcancel2 := context.WithTimeout(ctx, stepTimeout)
-			produced := s.ProduceSync(pctx2, recs...).FirstErr() == nil
+			perr := s.ProduceSync(pctx2, recs...).FirstErr()
 			pcancel2()
+			produced := perr == nil
+			if perr != nil {
+				note("produce", perr)
+			}
 			if produced {
 				time.Sleep(cfg.Work)
 			}
@@ -319,6 +366,9 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			ecancel()
 			if ctx.Err() != nil {
 				return false, nil
+			}
+			if endErr != nil {
+				note("end", endErr)
 			}
 			mu.Lock()
 			if committed && endErr == nil {
@@ -413,6 +463,7 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			}
 			mu.Lock()
 			c.Lag = append(c.Lag, LagAt{At: time.Since(began), Records: l.Lag.TotalByTopic()[in].Lag})
+			lastLag = lagByPartition(l.Lag, in)
 			mu.Unlock()
 			if drained(l.Lag, in, cfg.Partitions) {
 				finishOnce.Do(func() { close(finished) })
@@ -431,7 +482,8 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		return c, runErr
 	}
 	if ctx.Err() != nil {
-		return c, fmt.Errorf("%s: the group committed %d of %d records within %v", k.Name, done.Load(), cfg.Records, MaxChurnRun)
+		return c, fmt.Errorf("%s: the group committed %d of %d records within %v (%d commits, %d aborts, %d restarts; lag by partition %s; owners %v; empty polls in a row %v; last errors %v)",
+			k.Name, done.Load(), cfg.Records, MaxChurnRun, c.Commits, c.Aborts, c.Restarts, lastLag, owners, empty, last)
 	}
 	rctx, rcancel := context.WithTimeout(parent, 30*time.Second)
 	defer rcancel()
@@ -467,6 +519,19 @@ func drained(lag kadm.GroupLag, topic string, partitions int) bool {
 		}
 	}
 	return true
+}
+
+// lagByPartition prints topic's lag partition by partition, with the
+// committed offset, for a run's diagnosis.
+func lagByPartition(lag kadm.GroupLag, topic string) string {
+	var b strings.Builder
+	for _, p := range lag.Sorted() {
+		if p.Topic != topic {
+			continue
+		}
+		fmt.Fprintf(&b, "p%d:%d@%d ", p.Partition, p.Lag, p.Commit.At)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // RebalanceSweep runs Rebalances for every configuration, workers at a

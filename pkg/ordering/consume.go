@@ -30,6 +30,13 @@ type Run struct {
 	// sub-keys (user#0 ... user#Salts-1, by seq), and a resequencer after
 	// the consumers restores each hot user's order.
 	Salts int
+	// Dedicated, when above 0, gives the hot users partitions of their
+	// own: hot user i goes to partition Partitions-Dedicated+i%Dedicated
+	// and every other key is hashed over the first Partitions-Dedicated.
+	// Each user's order is kept without a resequencer, and the other
+	// users no longer queue behind a hot one; a hot user is still bounded
+	// by its one partition.
+	Dedicated int
 	// SampleEvery spaces the lag samples (0: 20 ms).
 	SampleEvery time.Duration
 }
@@ -39,8 +46,13 @@ type Result struct {
 	Run
 	Engine string
 	// Took is from the first record produced to the last delivered.
-	Took          time.Duration
+	Took time.Duration
+	// ColdTook is from the first record produced to the last event of a
+	// user that is not hot: how long the other users wait.
+	ColdTook      time.Duration
 	RecordsPerSec float64
+	// Produced counts the records produced to each partition.
+	Produced []int64
 	// PerConsumer counts the records each group member processed.
 	PerConsumer []int
 	// Lag samples, per partition, the records produced and not yet
@@ -89,6 +101,12 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 		return res, fmt.Errorf("work per record must be between 0 and 100ms, not %v", r.Work)
 	case r.Salts < 0:
 		return res, fmt.Errorf("salts must be at least 1 (or 0 for none), not %d", r.Salts)
+	case r.Dedicated < 0 || r.Dedicated >= r.Partitions:
+		return res, fmt.Errorf("dedicated partitions must be between 0 and partitions-1 (%d), not %d: the other users need a partition too", r.Partitions-1, r.Dedicated)
+	case r.Dedicated > 0 && r.Salts > 1:
+		return res, fmt.Errorf("salting and dedicated partitions are two fixes for one hot user: choose one (salts %d, dedicated %d)", r.Salts, r.Dedicated)
+	case r.Dedicated > 0 && r.Workload.HotUsers == 0:
+		return res, fmt.Errorf("dedicated partitions need hot users in the workload (HotUsers is 0)")
 	}
 	events, err := r.Workload.Generate()
 	if err != nil {
@@ -112,6 +130,9 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 		done      = make(chan struct{})
 		doneOnce  sync.Once
 		doneAt    time.Time // when the last event was processed
+		coldAt    time.Time // when the last event of a user not hot was processed
+		cold      int       // events of users not hot, processed
+		coldAll   int       // events of users not hot, sent
 		runErr    error
 	)
 	res.PerConsumer = make([]int, r.Consumers)
@@ -122,13 +143,19 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 			return res, err
 		}
 	}
-	hot := func(user string) bool {
+	hotIndex := func(user string) int {
 		for i := range r.Workload.HotUsers {
 			if user == User(i) {
-				return true
+				return i
 			}
 		}
-		return false
+		return -1
+	}
+	hot := func(user string) bool { return hotIndex(user) >= 0 }
+	for _, e := range events {
+		if !hot(e.Key) {
+			coldAll++
+		}
 	}
 	began := time.Now()
 	var startOnce sync.Once
@@ -181,9 +208,15 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 						continue
 					}
 					d := history.Delivery{Event: history.Event{Key: user, Seq: seq}, Consumer: c, Partition: rec.Partition, Offset: rec.Offset}
+					first := !distinct[d.Event]
 					distinct[d.Event] = true
 					res.PerConsumer[c]++
 					processed[rec.Partition].Add(1)
+					if first && !hot(user) {
+						if cold++; cold == coldAll {
+							coldAt = time.Now()
+						}
+					}
 					if rs != nil && hot(user) {
 						for _, e := range rs.Push(d.Event, time.Since(began)) {
 							got = append(got, history.Delivery{Event: e, Consumer: -1, Offset: int64(len(got))})
@@ -259,9 +292,12 @@ func Consume(ctx context.Context, k *engines.KafkaEngine, r Run) (Result, error)
 		if rs != nil && hot(e.Key) {
 			key = fmt.Sprintf("%s#%d", e.Key, e.Seq%r.Salts)
 		}
-		p, err := Partition([]byte(key), r.Partitions)
+		p, err := Partition([]byte(key), r.Partitions-r.Dedicated)
 		if err != nil {
 			return res, err
+		}
+		if i := hotIndex(e.Key); r.Dedicated > 0 && i >= 0 {
+			p = r.Partitions - r.Dedicated + i%r.Dedicated
 		}
 		produced[p]++
 		prod.Produce(ctx, &kgo.Record{Key: []byte(key), Value: fmt.Appendf(nil, "%s|%d", e.Key, e.Seq), Partition: int32(p)}, nil)
@@ -292,6 +328,10 @@ loop:
 	// From the first record produced to the last processed (the
 	// producer's Flush may return later: it waits for every ack).
 	res.Took = doneAt.Sub(began)
+	res.ColdTook = res.Took
+	if !coldAt.IsZero() {
+		res.ColdTook = coldAt.Sub(began)
+	}
 	if runErr != nil {
 		return res, runErr
 	}
@@ -303,6 +343,7 @@ loop:
 	res.Lag = append(res.Lag, make([]int64, r.Partitions))
 	res.LagAt = append(res.LagAt, res.Took)
 	res.RecordsPerSec = float64(len(events)) / res.Took.Seconds()
+	res.Produced = produced
 	res.Report = ref.Check(history.History{Sent: events, Got: got})
 	if rs != nil {
 		res.Reseq = rs.Stats()

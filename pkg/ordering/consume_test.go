@@ -70,15 +70,45 @@ func TestAHotUserPinsOneConsumerAndSaltingSpreadsIt(t *testing.T) {
 	})
 }
 
+// A dedicated partition for the hot user keeps every user's order without
+// a resequencer and lets the other users finish long before the hot one:
+// keyed by user, the users that share the hot user's partition wait
+// behind its backlog.
+func TestADedicatedPartitionIsolatesTheOtherUsersFromAHotOne(t *testing.T) {
+	onBoth(t, func(t *testing.T, k *engines.KafkaEngine) {
+		w := Workload{Users: 200, Events: 4000, HotUsers: 1, HotShare: 0.4, Seed: 1}
+		plain, err := Consume(context.Background(), k, Run{Partitions: 8, Consumers: 8, Workload: w})
+		require.NoError(t, err)
+		ded, err := Consume(context.Background(), k, Run{Partitions: 8, Consumers: 8, Workload: w, Dedicated: 1})
+		require.NoError(t, err)
+		t.Logf("keyed: others done at %v of %v; dedicated: others done at %v of %v, %v", plain.ColdTook, plain.Took, ded.ColdTook, ded.Took, ded.Report)
+		require.True(t, ded.Report.InOrder(), "%v", ded.Report)
+		require.Less(t, 2*ded.ColdTook, plain.ColdTook, "the other users did not finish well before they did keyed by user")
+		require.Greater(t, plain.ColdTook, plain.Took*3/4, "keyed by user, some other users waited for the hot one")
+		events, err := w.Generate()
+		require.NoError(t, err)
+		hot := 0
+		for _, e := range events {
+			if e.Key == User(0) {
+				hot++
+			}
+		}
+		require.EqualValues(t, hot, ded.Produced[ded.Partitions-1], "the dedicated partition holds the hot user's events and nothing else")
+	})
+}
+
 func TestConsumeRefusesBadInput(t *testing.T) {
 	k := embedded(t)
 	w := Workload{Users: 2, Events: 10}
 	for name, r := range map[string]Run{
-		"no partitions":      {Consumers: 1, Workload: w},
-		"negative consumers": {Partitions: 1, Consumers: -1, Workload: w},
-		"negative salts":     {Partitions: 1, Consumers: 1, Salts: -2, Workload: w},
-		"too many events":    {Partitions: 1, Consumers: 1, Workload: Workload{Users: 2, Events: MaxRunEvents + 1}},
-		"a bad workload":     {Partitions: 1, Consumers: 1, Workload: Workload{Events: 10}},
+		"no partitions":             {Consumers: 1, Workload: w},
+		"negative consumers":        {Partitions: 1, Consumers: -1, Workload: w},
+		"negative salts":            {Partitions: 1, Consumers: 1, Salts: -2, Workload: w},
+		"too many events":           {Partitions: 1, Consumers: 1, Workload: Workload{Users: 2, Events: MaxRunEvents + 1}},
+		"a bad workload":            {Partitions: 1, Consumers: 1, Workload: Workload{Events: 10}},
+		"every partition dedicated": {Partitions: 2, Consumers: 1, Dedicated: 2, Workload: Workload{Users: 2, Events: 10, HotUsers: 1, HotShare: 0.5}},
+		"dedicated and salted":      {Partitions: 4, Consumers: 1, Dedicated: 1, Salts: 4, Workload: Workload{Users: 2, Events: 10, HotUsers: 1, HotShare: 0.5}},
+		"dedicated, no hot user":    {Partitions: 4, Consumers: 1, Dedicated: 1, Workload: w},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Consume(context.Background(), k, r)
