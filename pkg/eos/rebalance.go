@@ -73,6 +73,12 @@ type Churn struct {
 	// Restarts counts instances that closed and started over after End
 	// failed (a broker restart does that).
 	Restarts int
+	// Stalls counts the times the group's committed offsets stood still
+	// for StallAfter while records were left, and every instance was
+	// made to start over, as a supervisor's liveness probe would restart
+	// them (after a broker restart a client can stay stuck on a partition
+	// it no longer fetches).
+	Stalls int
 	// Invisible counts transactions End reported committed whose records
 	// the read_committed output does not hold: the broker aborted them
 	// after all (a restart can). Their input offsets were not committed
@@ -117,6 +123,10 @@ func (c Churn) PerSecond() float64 {
 
 // MaxChurnRun bounds one Rebalances run.
 const MaxChurnRun = 2 * time.Minute
+
+// StallAfter is how long the group's committed offsets may stand still,
+// with records left, before every instance is restarted.
+const StallAfter = 20 * time.Second
 
 // stepTimeout bounds one produce and one End of a churn instance.
 const stepTimeout = 15 * time.Second
@@ -198,7 +208,13 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		owners  = map[int32]string{} // input partition -> instance/life that owns it
 		lives   = map[int]int{}      // sessions begun, by instance
 		empty   = map[string]int{}   // polls that returned nothing in a row, by instance/life
+		kick    = make(chan struct{}) // closed (and replaced) to restart every instance
 	)
+	kicked := func() <-chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		return kick
+	}
 	note := func(kind string, err error) {
 		mu.Lock()
 		last[kind] = err.Error()
@@ -311,12 +327,15 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			return false, err
 		}
 		defer s.Close()
+		restart := kicked()
 		for {
 			select {
 			case <-stop:
 				return false, nil
 			case <-finished:
 				return false, nil
+			case <-restart:
+				return true, nil
 			default:
 			}
 			pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -439,6 +458,7 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		defer cl.Close()
 		adm := kadm.NewClient(cl)
 		midway := cfg.Midway
+		lastLagValue, movedAt := int64(-1), time.Now()
 		for {
 			select {
 			case <-finished:
@@ -459,11 +479,21 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 			lcancel()
 			l, ok := lags[name]
 			if err != nil || !ok || l.Error() != nil {
-				continue // a rebalancing or restarting group may not answer
+				movedAt = time.Now() // a stall is counted only while the group answers
+				continue             // a rebalancing or restarting group may not answer
 			}
+			total := l.Lag.TotalByTopic()[in].Lag
 			mu.Lock()
-			c.Lag = append(c.Lag, LagAt{At: time.Since(began), Records: l.Lag.TotalByTopic()[in].Lag})
+			c.Lag = append(c.Lag, LagAt{At: time.Since(began), Records: total})
 			lastLag = lagByPartition(l.Lag, in)
+			if total != lastLagValue {
+				lastLagValue, movedAt = total, time.Now()
+			} else if total > 0 && time.Since(movedAt) > StallAfter {
+				c.Stalls++
+				close(kick)
+				kick = make(chan struct{})
+				movedAt = time.Now()
+			}
 			mu.Unlock()
 			if drained(l.Lag, in, cfg.Partitions) {
 				finishOnce.Do(func() { close(finished) })
@@ -482,8 +512,8 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		return c, runErr
 	}
 	if ctx.Err() != nil {
-		return c, fmt.Errorf("%s: the group committed %d of %d records within %v (%d commits, %d aborts, %d restarts; lag by partition %s; owners %v; empty polls in a row %v; last errors %v)",
-			k.Name, done.Load(), cfg.Records, MaxChurnRun, c.Commits, c.Aborts, c.Restarts, lastLag, owners, empty, last)
+		return c, fmt.Errorf("%s: the group committed %d of %d records within %v (%d commits, %d aborts, %d restarts, %d stalls; lag by partition %s; owners %v; empty polls in a row %v; last errors %v)",
+			k.Name, done.Load(), cfg.Records, MaxChurnRun, c.Commits, c.Aborts, c.Restarts, c.Stalls, lastLag, owners, empty, last)
 	}
 	rctx, rcancel := context.WithTimeout(parent, 30*time.Second)
 	defer rcancel()

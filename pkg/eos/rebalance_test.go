@@ -58,7 +58,7 @@ func TestABrokerRestartMidRunLosesAndDuplicatesNothing(t *testing.T) {
 		return err
 	}})
 	require.NoError(t, err)
-	t.Logf("broker back after %v; %d commits (%d of them aborted by the broker after End reported them committed), %d aborts, %d restarts; %v; took %v", down, c.Commits, c.Invisible, c.Aborts, c.Restarts, c.Report, c.Took)
+	t.Logf("broker back after %v; %d commits (%d of them aborted by the broker after End reported them committed), %d aborts, %d restarts, %d stalls; %v; took %v", down, c.Commits, c.Invisible, c.Aborts, c.Restarts, c.Stalls, c.Report, c.Took)
 	require.Positive(t, down, "the broker was not restarted")
 	require.Zero(t, c.Report.Lost, "lost")
 	require.Zero(t, c.Report.Duplicated, "duplicated")
