@@ -46,6 +46,16 @@ func (p *Pipeline) runTxn(ctx context.Context, inst *Instance, crash Crash, ends
 	// flushed stay on the broker, uncommitted, until the next instance
 	// fences it.
 	defer s.Client().Close()
+	// Fence the previous instance first, as the Java client's
+	// initTransactions() does: loading the producer id bumps the
+	// transactional.id's epoch, and the coordinator aborts a transaction
+	// the previous instance left open. franz-go would otherwise load it
+	// only at the first produce, and an instance with nothing left to
+	// consume would leave that transaction open until its timeout (40 s
+	// by default), holding read_committed readers back the whole time.
+	if _, _, err := s.Client().ProducerID(ctx); err != nil {
+		return fmt.Errorf("initialise transactional id %s (fence the previous instance): %w", p.Group, err)
+	}
 	txnStep := p.Rules.txn()
 	for b, txn := 0, 0; !prog.done(); {
 		rs, err := poll(ctx, s.PollRecords(ctx, p.batch()))
