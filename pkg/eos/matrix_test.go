@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgym/dsgym/pkg/eos/step"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,4 +43,39 @@ func TestCrashMatrixVerdicts(t *testing.T) {
 			require.Positive(t, c.AbortedUncommitted, "read_uncommitted sees the crashed transaction's records")
 		}
 	}
+}
+
+// A crash that leaves a transaction open when no input is left (here the
+// step committed the offsets outside the transaction, so the next
+// instance has nothing to consume) does not hold read_committed readers
+// for the transaction timeout (40 s): the next instance fences the
+// transactional.id as it starts, which aborts the open transaction.
+func TestTheNextInstanceAbortsAnOpenTransactionAsItStarts(t *testing.T) {
+	k := embedded(t)
+	offsetsFirst := func(ctx context.Context, s step.Session, out []*kgo.Record) (step.Outcome, error) {
+		if err := s.Begin(); err != nil {
+			return step.Retry, err
+		}
+		if err := s.Produce(ctx, out...); err != nil {
+			return step.Retry, err
+		}
+		if err := s.CommitOffsets(ctx); err != nil {
+			return step.Retry, err
+		}
+		if ok, err := s.End(ctx, kgo.TryCommit); err != nil || !ok {
+			return step.Retry, err
+		}
+		return step.Committed, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	began := time.Now()
+	cells, err := Matrix(ctx, k, MatrixConfig{Modes: []Mode{Transactional}, Seeds: []uint64{1}, Points: []Point{BeforeCommit},
+		Base: Schedule{Records: 100, Rules: Rules{Txn: offsetsFirst}}})
+	require.NoError(t, err, "the crashed transaction stayed open")
+	took := time.Since(began)
+	require.Len(t, cells, 1)
+	t.Logf("took %v; lost %d", took, cells[0].Lost)
+	require.Positive(t, cells[0].Lost, "the offsets-first step lost nothing: the crash missed its window")
+	require.Less(t, took, 10*time.Second, "the run waited for the transaction timeout")
 }
