@@ -371,3 +371,30 @@ func TestWalkthrough(t *testing.T) {
 		t.Error("an unknown region is not an error")
 	}
 }
+
+// An R=N read is stale over a write that only a stand-in acknowledged
+// (sloppy W=1, Cassandra's ANY) until the hint is handed over; counting W
+// on home replicas only (ONE) refuses that write instead.
+func TestAnExactReadMissesAWriteOnlyAStandInAcknowledged(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		cfg := Default()
+		cfg.Seed = seed
+		run, err := HintedStale(cfg)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if seed == 1 {
+			t.Logf("key %s homes %v, writer %s, reader %s: sloppy %v, strict %v, exact read %q (stale %v), hint home after %v",
+				run.Key, run.Homes, run.Writer, run.Reader, run.Sloppy.Err, run.Strict.Err, run.Exact.Value, run.Stale, run.HintedAt)
+		}
+		if !run.Stale {
+			t.Errorf("seed %d: the exact read returned %q, want the overwritten v1", seed, run.Exact.Value)
+		}
+		if !errors.Is(run.Strict.Err, ErrUnavailable) {
+			t.Errorf("seed %d: the write counted on home replicas only was not refused: %v", seed, run.Strict.Err)
+		}
+		if run.HintedAt <= 0 {
+			t.Errorf("seed %d: the hint never reached a home replica", seed)
+		}
+	}
+}
