@@ -205,9 +205,9 @@ func Rebalances(ctx context.Context, k *engines.KafkaEngine, cfg ChurnConfig) (C
 		// times out reports, so a stall says where it stalled.
 		last    = map[string]string{}
 		lastLag string
-		owners  = map[int32]string{} // input partition -> instance/life that owns it
-		lives   = map[int]int{}      // sessions begun, by instance
-		empty   = map[string]int{}   // polls that returned nothing in a row, by instance/life
+		owners  = map[int32]string{}  // input partition -> instance/life that owns it
+		lives   = map[int]int{}       // sessions begun, by instance
+		empty   = map[string]int{}    // polls that returned nothing in a row, by instance/life
 		kick    = make(chan struct{}) // closed (and replaced) to restart every instance
 	)
 	kicked := func() <-chan struct{} {
