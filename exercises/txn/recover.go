@@ -19,7 +19,7 @@ import (
 //   - PREPARED with no decision: the participant promised to commit if told
 //     to, so it may not decide alone; it takes its locks again, stays in
 //     doubt and asks for the outcome;
-//   - nothing logged: it never voted YES, so it aborts (presumed abort).
+//   - nothing logged: it never voted YES, so it aborts on its own (a unilateral abort: it had promised nothing; presumed abort is the coordinator's rule, not this).
 //
 // A log holding an unknown record, or both a COMMIT and an ABORT, is an
 // error.

@@ -51,13 +51,13 @@ var ParticipantRecovery = exercise.Register(&exercise.Exercise[RecoverFunc]{
 	Notebook: notebook,
 	Hints: [3]string{
 		"After a crash the participant remembers only its log. For each record it could have written last, ask: did it promise anything to the coordinator? Does it know the outcome?",
-		"A decision in the log (COMMITTED, ABORTED, VOTED-NO) is final: redo it. PREPARED without a decision means it voted YES: the coordinator may have committed, so it must not decide alone; it stays in doubt with its locks. Nothing logged means it never voted YES: under presumed abort it aborts.",
+		"A decision in the log (COMMITTED, ABORTED, VOTED-NO) is final: redo it. PREPARED without a decision means it voted YES: the coordinator may have committed, so it must not decide alone; it stays in doubt with its locks. Nothing logged means it never voted YES: it promised nothing, so it may abort on its own (a unilateral abort).",
 		"Scan the log and set three flags (prepared, committed, aborted, counting VotedNo as aborted); return an error for a kind outside these, and for committed && aborted. Then: committed → RecoverCommit, aborted → RecoverAbort, prepared → RecoverInDoubt, otherwise RecoverAbort.",
 	},
 	Reference: ref.ParticipantRecovery,
 	Probe:     func(f RecoverFunc) { _, _ = f(nil) },
 	Checks: []exercise.Check[RecoverFunc]{
-		{Name: "with nothing logged, the participant aborts (presumed abort)", Hint: 2, Run: func(t exercise.T, f RecoverFunc) {
+		{Name: "with nothing logged, the participant aborts on its own (it never voted YES)", Hint: 2, Run: func(t exercise.T, f RecoverFunc) {
 			for _, log := range [][]twopc.Kind{nil, {}} {
 				got, err := f(log)
 				wantRecovery(t, "ParticipantRecovery", log, got, err, twopc.RecoverAbort)

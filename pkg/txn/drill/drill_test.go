@@ -49,7 +49,7 @@ func TestRecoverChecksCatchKnownBadRecoveries(t *testing.T) {
 		}), []string{"a prepared participant without a decision stays in doubt", sim}},
 		{"presuming commit when nothing is logged", recoverWith(func(log []twopc.Kind) (twopc.Recovery, bool) {
 			return twopc.RecoverCommit, len(log) == 0
-		}), []string{"with nothing logged, the participant aborts (presumed abort)"}},
+		}), []string{"with nothing logged, the participant aborts on its own (it never voted YES)"}},
 		{"staying in doubt although the decision is logged", recoverWith(func(log []twopc.Kind) (twopc.Recovery, bool) {
 			return twopc.RecoverInDoubt, slices.Contains(log, twopc.Prepared)
 		}), []string{"a logged decision is redone"}},
