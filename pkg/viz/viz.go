@@ -46,10 +46,14 @@ type Series struct {
 	Values []float64
 }
 
-// Points is one named series of (x, y) points.
+// Points is one named series of (x, y) points. Labels, when it has one
+// entry per point, names each point on the chart (a scatter of
+// configurations, say), so that points are told apart by their label
+// rather than by colour.
 type Points struct {
-	Name string
-	X, Y []float64
+	Name   string
+	X, Y   []float64
+	Labels []string
 }
 
 // Kind is the type of chart.
@@ -175,6 +179,10 @@ func (c *Chart) validatePoints() {
 	for _, p := range c.points {
 		if len(p.X) != len(p.Y) {
 			c.err = fmt.Errorf("series %q has %d x values and %d y values", p.Name, len(p.X), len(p.Y))
+			return
+		}
+		if len(p.Labels) > 0 && len(p.Labels) != len(p.X) {
+			c.err = fmt.Errorf("series %q has %d points and %d labels: give every point a label, or none", p.Name, len(p.X), len(p.Labels))
 			return
 		}
 	}
@@ -372,10 +380,17 @@ func (c *Chart) echarts() (render.Renderer, error) {
 			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}))...)
 		for i, p := range c.points {
 			data := make([]opts.ScatterData, len(p.X))
+			labelled := len(p.Labels) == len(p.X)
 			for j := range p.X {
 				data[j] = opts.ScatterData{Value: []any{clean(p.X[j]), clean(p.Y[j])}}
+				if labelled {
+					data[j].Name = p.Labels[j]
+				}
 			}
 			var so []charts.SeriesOpts
+			if labelled {
+				so = append(so, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Formatter: "{b}", Position: "right"}))
+			}
 			if i == 0 {
 				so = append(so, marks(false)...)
 				so = append(so, marks(true)...)
@@ -456,6 +471,11 @@ func (c *Chart) Text() string {
 			fmt.Fprintf(&b, "%s: %d points", p.Name, len(p.X))
 			if len(p.X) > 0 {
 				fmt.Fprintf(&b, ", x %.4g..%.4g, y %.4g..%.4g", minOf(p.X), maxOf(p.X), minOf(p.Y), maxOf(p.Y))
+			}
+			if len(p.Labels) == len(p.X) {
+				for j, l := range p.Labels {
+					fmt.Fprintf(&b, "; %s (%.4g, %.4g)", l, p.X[j], p.Y[j])
+				}
 			}
 			b.WriteString("\n")
 		}

@@ -56,6 +56,7 @@ func TestBadDataIsReportedNotDrawn(t *testing.T) {
 	tests := map[string]*Chart{
 		"a series shorter than its categories": Bar("x", []string{"a", "b"}, Series{Name: "s", Values: []float64{1}}),
 		"points with unequal x and y":          XY("x", Points{Name: "p", X: []float64{1, 2}, Y: []float64{1}}),
+		"fewer labels than points":             Scatter("x", Points{Name: "p", X: []float64{1, 2}, Y: []float64{1, 2}, Labels: []string{"a"}}),
 		"a histogram with no bins":             Histogram("x", []float64{1}, 0),
 		"a histogram of nothing":               Histogram("x", nil, 3),
 		"a histogram of a NaN":                 Histogram("x", []float64{1, math.NaN()}, 3),
@@ -72,6 +73,22 @@ func TestBadDataIsReportedNotDrawn(t *testing.T) {
 				t.Errorf("Text() = %q", c.Text())
 			}
 		})
+	}
+}
+
+func TestALabelledScatterNamesEveryPoint(t *testing.T) {
+	c := Scatter("configs", Points{Name: "runs", X: []float64{1, 2}, Y: []float64{3, 4}, Labels: []string{"R=1 W=1", "R=2 W=2"}})
+	opt, err := c.Option()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"R=1 W=1"`, `"name":"R=2 W=2"`, `"formatter":"{b}"`} {
+		if !strings.Contains(opt, want) {
+			t.Errorf("option lacks %s: %s", want, opt)
+		}
+	}
+	if txt := c.Text(); !strings.Contains(txt, "R=2 W=2 (2, 4)") {
+		t.Errorf("Text() = %q, want every labelled point", txt)
 	}
 }
 
