@@ -30,35 +30,7 @@ var CostConfigs = []string{"no dedupe", "one transaction", "two transactions", "
 // keys), and for retries that are all replays. Timings vary with the
 // machine: run it twice and compare the ratios, not the digits.
 func Cost(ctx context.Context, env Env, requests, workers int, steps Steps) ([]CostPoint, error) {
-	if requests < workers || workers < 1 {
-		return nil, fmt.Errorf("cost: need requests (%d) >= workers (%d) >= 1", requests, workers)
-	}
-	byName := map[string]CostPoint{}
-	for _, name := range CostConfigs[:3] {
-		var opts *idempotency.Options
-		keys := idempotency.NoKey
-		switch name {
-		case "one transaction":
-			opts, keys = &idempotency.Options{Mode: idempotency.OneTransaction}, idempotency.SameKey
-		case "two transactions":
-			opts, keys = &idempotency.Options{Mode: idempotency.TwoTransactions}, idempotency.SameKey
-		}
-		pts, err := costOf(ctx, env, opts, keys, steps, requests, workers, name == "one transaction")
-		if err != nil {
-			return nil, err
-		}
-		byName[name] = pts[0]
-		if len(pts) > 1 {
-			byName["replays"] = pts[1]
-		}
-	}
-	var out []CostPoint
-	for _, name := range CostConfigs {
-		p := byName[name]
-		p.Env, p.Config = env.String(), name
-		out = append(out, p)
-	}
-	return out, nil
+	return costRound(ctx, env, requests, workers, steps, 0)
 }
 
 // costOf serves one configuration and loads it; with replays, it sends the
@@ -134,4 +106,95 @@ func load(ctx context.Context, c *idempotency.Client, prefix string, n, workers 
 	slices.Sort(lat)
 	return CostPoint{Requests: n, Workers: workers, PerSecond: float64(n) / elapsed.Seconds(),
 		P50: lat[(n-1)/2], P99: lat[min(n-1, (99*n+99)/100-1)]}, nil
+}
+
+// CostSpread is one configuration measured over several interleaved
+// rounds: the median of each figure, with the range of the throughput.
+type CostSpread struct {
+	CostPoint            // the medians
+	Rounds               int
+	MinPerSec, MaxPerSec float64
+}
+
+// CostRounds runs [Cost]'s measurement rounds times, interleaved: each
+// round measures every configuration once, starting from a different one,
+// so that a slow moment of the machine (a compaction, another process)
+// falls on different configurations in different rounds instead of on
+// one. It reports each configuration's medians and its throughput's
+// range, the figures to compare: one round's digits are noise.
+func CostRounds(ctx context.Context, env Env, requests, workers, rounds int, steps Steps) ([]CostSpread, error) {
+	if rounds < 1 || rounds > 50 {
+		return nil, fmt.Errorf("cost: rounds must be between 1 and 50, not %d", rounds)
+	}
+	byConfig := make([][]CostPoint, len(CostConfigs))
+	for r := range rounds {
+		pts, err := costRound(ctx, env, requests, workers, steps, r)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", r+1, err)
+		}
+		for i, p := range pts {
+			byConfig[i] = append(byConfig[i], p)
+		}
+	}
+	out := make([]CostSpread, len(CostConfigs))
+	for i, ps := range byConfig {
+		med := func(f func(CostPoint) float64) float64 {
+			v := make([]float64, len(ps))
+			for j, p := range ps {
+				v[j] = f(p)
+			}
+			slices.Sort(v)
+			if len(v)%2 == 1 {
+				return v[len(v)/2]
+			}
+			return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		s := CostSpread{Rounds: rounds, MinPerSec: ps[0].PerSecond, MaxPerSec: ps[0].PerSecond}
+		s.CostPoint = ps[0]
+		s.PerSecond = med(func(p CostPoint) float64 { return p.PerSecond })
+		s.P50 = med(func(p CostPoint) float64 { return p.P50 })
+		s.P99 = med(func(p CostPoint) float64 { return p.P99 })
+		s.PerCommit = med(func(p CostPoint) float64 { return p.PerCommit })
+		for _, p := range ps {
+			s.MinPerSec, s.MaxPerSec = min(s.MinPerSec, p.PerSecond), max(s.MaxPerSec, p.PerSecond)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// costRound measures every configuration once, the three services in the
+// order rotated by offset; the result is in CostConfigs' order.
+func costRound(ctx context.Context, env Env, requests, workers int, steps Steps, offset int) ([]CostPoint, error) {
+	if requests < workers || workers < 1 {
+		return nil, fmt.Errorf("cost: need requests (%d) >= workers (%d) >= 1", requests, workers)
+	}
+	byName := map[string]CostPoint{}
+	names := CostConfigs[:3]
+	for k := range names {
+		name := names[(k+offset)%len(names)]
+		var opts *idempotency.Options
+		keys := idempotency.NoKey
+		switch name {
+		case "one transaction":
+			opts, keys = &idempotency.Options{Mode: idempotency.OneTransaction}, idempotency.SameKey
+		case "two transactions":
+			opts, keys = &idempotency.Options{Mode: idempotency.TwoTransactions}, idempotency.SameKey
+		}
+		pts, err := costOf(ctx, env, opts, keys, steps, requests, workers, name == "one transaction")
+		if err != nil {
+			return nil, err
+		}
+		byName[name] = pts[0]
+		if len(pts) > 1 {
+			byName["replays"] = pts[1]
+		}
+	}
+	var out []CostPoint
+	for _, name := range CostConfigs {
+		p := byName[name]
+		p.Env, p.Config = env.String(), name
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -101,6 +101,23 @@ func TestCostMeasuresEveryConfiguration(t *testing.T) {
 	require.Error(t, err)
 }
 
+func TestCostRoundsReportMediansWithinTheirRange(t *testing.T) {
+	spreads, err := experiment.CostRounds(context.Background(), experiment.SQLite(), 100, 8, 3, experiment.Steps{})
+	require.NoError(t, err)
+	require.Len(t, spreads, len(experiment.CostConfigs))
+	for i, s := range spreads {
+		assert.Equal(t, experiment.CostConfigs[i], s.Config)
+		assert.Equal(t, 3, s.Rounds)
+		assert.Positive(t, s.MinPerSec)
+		assert.LessOrEqual(t, s.MinPerSec, s.PerSecond, "%s: median below the minimum", s.Config)
+		assert.LessOrEqual(t, s.PerSecond, s.MaxPerSec, "%s: median above the maximum", s.Config)
+	}
+	for _, rounds := range []int{0, 51} {
+		_, err := experiment.CostRounds(context.Background(), experiment.SQLite(), 100, 8, rounds, experiment.Steps{})
+		require.Error(t, err, "rounds %d", rounds)
+	}
+}
+
 func TestStorageLevelsOffAtRateTimesTTL(t *testing.T) {
 	series, err := experiment.StorageVsTTL(context.Background(), experiment.SQLite(), experiment.StorageConfig{Seed: 1, Hours: 30, TTLs: []time.Duration{2 * time.Hour, 8 * time.Hour}})
 	require.NoError(t, err)
