@@ -143,6 +143,11 @@ engines_tests() {
     export DSGYM_REQUIRE_ENGINES=1
     # shellcheck disable=SC2086
     go test -count=1 -timeout 20m -skip Cluster $pkgs
+    # The Kafka benchmarks again, now with the real broker up: each prints
+    # the broker's figure beside kfake's budgeted one (the bench step runs
+    # without engines).
+    go test -p 1 -run '^$' -bench 'TransactionalThroughput|KeyedProduce' -benchtime=1x -count=1 ./pkg/eos ./pkg/ordering 2>&1 |
+      grep -E 'budget|records/s|^(ok|FAIL|panic)'
     # The notebooks with real-engine cells, run with the engines up: those
     # cells fail (not skip) under DSGYM_REQUIRE_ENGINES.
     "$DSGYM_VENV/bin/python" "$DSGYM_ROOT/test/nbrun.py" --quiet --out "$DSGYM_BUILD/nbrun-engines" \
