@@ -393,6 +393,21 @@ var RequestHash = exercise.Register(&exercise.Exercise[HashFunc]{
 				require.NotEqualf(t, a, b, "RequestHash of %s and %s are equal: the numbers went through float64 (use Decoder.UseNumber)", pair[0], pair[1])
 			}
 		}},
+		{Name: "values that differ only in JSON type get different hashes", Hint: 2, Run: func(t exercise.T, f HashFunc) {
+			for _, pair := range [][2]string{
+				{`{"amount":100}`, `{"amount":"100"}`},
+				{`{"paid":true}`, `{"paid":"true"}`},
+				{`{"note":null}`, `{"note":"null"}`},
+				{`{"tags":[1,2]}`, `{"tags":"[1,2]"}`},
+				{`{"a":{}}`, `{"a":[]}`},
+			} {
+				a, err := f("POST", "/events", []byte(pair[0]))
+				require.NoErrorf(t, err, "RequestHash(POST, /events, %s)", pair[0])
+				b, err := f("POST", "/events", []byte(pair[1]))
+				require.NoErrorf(t, err, "RequestHash(POST, /events, %s)", pair[1])
+				require.NotEqualf(t, a, b, "RequestHash of %s and %s are equal: a number and a string (or true and \"true\") are different requests; canonicalise the JSON values, not their text", pair[0], pair[1])
+			}
+		}},
 		{Name: "the hash has a fixed size, whatever the body", Hint: 2, Run: func(t exercise.T, f HashFunc) {
 			small, err := f("POST", "/events", []byte(`{}`))
 			require.NoErrorf(t, err, "RequestHash(POST, /events, {})")

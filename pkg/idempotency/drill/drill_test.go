@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,6 +293,56 @@ func TestHashChecksCatchKnownBadHashes(t *testing.T) {
 		{"decoding numbers into float64", hashVariant(false, false, false, true, false, false), []string{"numbers are hashed exactly, never rounded through float64"}},
 		{"storing the canonical request instead of a hash", hashVariant(false, false, false, false, true, false), []string{"the hash has a fixed size, whatever the body"}},
 		{"accepting bodies that are not JSON", hashVariant(false, false, false, false, false, true), []string{"a body that is not one JSON value, or an empty method or target, is an error; an empty body is fine"}},
+		{"canonicalising by flattening every value to its text", func(method, target string, body []byte) (string, error) {
+			if method == "" || target == "" {
+				return "", errors.New("empty")
+			}
+			c, err := canonical(body, true)
+			if err != nil || c == nil {
+				return prefixed([]byte(method), []byte(target), c), err
+			}
+			// A plausible shortcut: sorted key=value pairs of the values'
+			// text, which cannot tell 100 from "100".
+			var v any
+			dec := json.NewDecoder(bytes.NewReader(c))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				return "", err
+			}
+			var flat []string
+			var walk func(prefix string, v any)
+			walk = func(prefix string, v any) {
+				switch x := v.(type) {
+				case map[string]any:
+					for k, e := range x {
+						walk(prefix+"."+k, e)
+					}
+				case []any:
+					if len(x) == 0 {
+						flat = append(flat, prefix+"=")
+					}
+					for i, e := range x {
+						walk(fmt.Sprintf("%s[%d]", prefix, i), e)
+					}
+				default:
+					s := fmt.Sprint(x)
+					if x == nil {
+						s = "null"
+					}
+					flat = append(flat, prefix+"="+s)
+				}
+			}
+			walk("", v)
+			if m, ok := v.(map[string]any); ok {
+				for k, e := range m {
+					if sub, ok := e.(map[string]any); ok && len(sub) == 0 {
+						flat = append(flat, "."+k+"=")
+					}
+				}
+			}
+			slices.Sort(flat)
+			return prefixed([]byte(method), []byte(target), []byte(strings.Join(flat, "&"))), nil
+		}, []string{"values that differ only in JSON type get different hashes"}},
 		{"hashing only the body", func(_, _ string, body []byte) (string, error) {
 			c, err := canonical(body, true)
 			return prefixed(c), err
