@@ -165,6 +165,30 @@ var NewDetector = exercise.Register(&exercise.Exercise[NewDetectorFunc]{
 				require.LessOrEqualf(t, math.Abs(est-float64(n)), bound, "Estimate(%s) = %v over 40,000 Zipf events in 4 slots; it sent %d (allowed error %v)", c, est, n, bound)
 			}
 		}},
+		{Name: "an estimate never falls below the true count (Space-Saving errs upward only)", Hint: 2, Run: func(t exercise.T, f NewDetectorFunc) {
+			cfg := hot.Config{Slots: 4, Capacity: 200, Threshold: 0.02}
+			d := build(t, f, cfg)
+			events, exact := zipfStream(40_000, 5000)
+			for i, c := range events {
+				if i > 0 && i%10_000 == 0 {
+					d.Tick()
+				}
+				d.Observe(c, 1)
+			}
+			for c, n := range exact {
+				if est := d.Estimate(c); est < n {
+					require.GreaterOrEqualf(t, est, n, "Estimate(%s) = %d over 40,000 Zipf events in 4 slots, but it sent %d: an under-count can hide a hot customer", c, est, n)
+				}
+			}
+		}},
+		{Name: "customers with equal counts come in name order", Hint: 1, Run: func(t exercise.T, f NewDetectorFunc) {
+			d := build(t, f, checkCfg)
+			background(d, "t", 1000, 100)
+			for _, c := range []string{"delta", "bravo", "charlie", "alpha"} {
+				d.Observe(c, 300)
+			}
+			require.Equalf(t, []string{"alpha", "bravo", "charlie", "delta"}, names(d.Hot()), "Hot() with alpha, bravo, charlie and delta at 300 events each: ties must come in a stable order, or a dashboard reshuffles on every refresh")
+		}},
 		{Name: "hot customers come heaviest first", Hint: 1, Run: func(t exercise.T, f NewDetectorFunc) {
 			d := build(t, f, checkCfg)
 			background(d, "o", 1000, 100)

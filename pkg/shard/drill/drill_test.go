@@ -428,6 +428,37 @@ func (d nilOnEmpty) Hot() []hot.Hit {
 	return h
 }
 
+// lowerBound reports count - error, Space-Saving's guaranteed lower bound,
+// as the estimate: it under-counts customers it let in late.
+type lowerBound struct {
+	hot.Detector
+	cfg   hot.Config
+	total uint64
+}
+
+func (d *lowerBound) Observe(c string, n uint64) { d.total += n; d.Detector.Observe(c, n) }
+func (d *lowerBound) Estimate(c string) uint64 {
+	est, slack := d.Detector.Estimate(c), d.total/uint64(d.cfg.Capacity)/2
+	if est < slack {
+		return 0
+	}
+	return est - slack
+}
+
+// tiesReversed breaks ties by name, backwards.
+type tiesReversed struct{ hot.Detector }
+
+func (d tiesReversed) Hot() []hot.Hit {
+	h := d.Detector.Hot()
+	sort.SliceStable(h, func(i, j int) bool {
+		if h[i].Count != h[j].Count {
+			return h[i].Count > h[j].Count
+		}
+		return h[i].Customer > h[j].Customer
+	})
+	return h
+}
+
 func TestDetectorChecksCatchKnownBadVersions(t *testing.T) {
 	ref := func(cfg hot.Config) (hot.Detector, error) { return shard.NewDetector(cfg) }
 	wrap := func(w func(cfg hot.Config, d hot.Detector) hot.Detector) NewDetectorFunc {
@@ -451,6 +482,10 @@ func TestDetectorChecksCatchKnownBadVersions(t *testing.T) {
 		bad    NewDetectorFunc
 		checks []string
 	}{
+		{"an estimate that subtracts the error bound", wrap(func(cfg hot.Config, d hot.Detector) hot.Detector { return &lowerBound{Detector: d, cfg: cfg} }),
+			[]string{"an estimate never falls below the true count (Space-Saving errs upward only)"}},
+		{"ties broken backwards", wrap(func(_ hot.Config, d hot.Detector) hot.Detector { return tiesReversed{d} }),
+			[]string{"customers with equal counts come in name order"}},
 		{"a detector that never cools down", wrap(func(_ hot.Config, d hot.Detector) hot.Detector { return neverCools{d} }),
 			[]string{"a customer that stops sending cools down after the window"}},
 		{"a tumbling window that forgets at every tick", wrap(func(cfg hot.Config, d hot.Detector) hot.Detector { return &tumbling{cfg, d} }),
