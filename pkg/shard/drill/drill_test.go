@@ -99,6 +99,7 @@ func TestJumpChecksCatchKnownBadVersions(t *testing.T) {
 		{"modulo N (not consistent)", modulo, []string{"adding a bucket moves keys only into the new bucket", "going from 10 to 11 buckets moves 1/11 of the keys (within 10%)"}},
 		{"returning the jump target instead of the bucket", returnsJ, []string{"every bucket is in [0, buckets)"}},
 		{"a jump with the wrong shift", shift32, []string{"agrees with Lamping and Veach's published algorithm on 10,000 keys"}},
+		{"a key truncated to 32 bits", func(k uint64, n int) (int, error) { return shard.Jump(uint64(uint32(k)), n) }, []string{"agrees with Lamping and Veach's published algorithm on 10,000 keys"}},
 		{"the wrong LCG constant", wrongConstant, []string{"agrees with Lamping and Veach's published algorithm on 10,000 keys"}},
 		{"no check of the bucket count", noValidation, []string{"a bucket count below 1 or above 2^31-1 is an error, not a panic"}},
 		{"a hidden state", stateful, []string{"the same key and bucket count always give the same bucket"}},
