@@ -3,8 +3,6 @@ package ordering
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dsgym/dsgym/pkg/engines"
@@ -92,45 +90,17 @@ func Retries(ctx context.Context, k *engines.KafkaEngine, idempotent bool, inFli
 		}
 		return resp, nil, true
 	})
-	opts := []kgo.Opt{
-		kgo.DefaultProduceTopic(topic),
-		kgo.ProducerLinger(0),
-		kgo.ProducerBatchMaxBytes(512),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond),
-	}
+	sent, took, err := sendOneUser(ctx, k, []kgo.Opt{kgo.DefaultProduceTopic(topic)}, idempotent, inFlight, records)
+	r.Took = took
 	if idempotent {
 		r.InFlight = 5 // franz-go's own, fixed when idempotent
-	} else {
-		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(inFlight))
 	}
-	cl, err := k.Client(opts...)
 	if err != nil {
 		return r, err
 	}
-	defer cl.Close()
-	sent := make([]history.Event, records)
-	began := time.Now()
-	for i := range sent {
-		sent[i] = history.Event{Key: User(0), Seq: i}
-		cl.Produce(ctx, &kgo.Record{Key: []byte(User(0)), Value: fmt.Appendf(nil, "%s|%d", User(0), i)}, nil)
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return r, fmt.Errorf("produce: %w", err)
-	}
-	r.Took = time.Since(began)
-	reader, err := k.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(20*time.Millisecond))
+	got, err := readBack(ctx, k, topic)
 	if err != nil {
 		return r, err
-	}
-	defer reader.Close()
-	var got []history.Delivery
-	for len(got) < records && ctx.Err() == nil {
-		reader.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
-			user, seqText, _ := strings.Cut(string(rec.Value), "|")
-			seq, _ := strconv.Atoi(seqText)
-			got = append(got, history.Delivery{Event: history.Event{Key: user, Seq: seq}, Partition: rec.Partition, Offset: rec.Offset})
-		})
 	}
 	if len(got) < records {
 		return r, fmt.Errorf("read back %d of %d records within a minute", len(got), records)

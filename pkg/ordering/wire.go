@@ -86,33 +86,17 @@ func RetriesOnTheWire(ctx context.Context, k *engines.KafkaEngine, idempotent bo
 	})
 	opts := []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
-		kgo.ProducerLinger(0),
-		kgo.ProducerBatchMaxBytes(512),
 		kgo.ProduceRequestTimeout(wireTimeout), kgo.RequestTimeoutOverhead(wireOverhead),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond),
 		faults.KafkaOpt(), kgo.WithHooks(hook),
 	}
+	sent, took, err := sendOneUser(ctx, k, opts, idempotent, inFlight, records)
+	r.Took = took
 	if idempotent {
 		r.InFlight = 5 // franz-go's own, fixed when idempotent
-	} else {
-		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(inFlight))
 	}
-	cl, err := k.Client(opts...)
 	if err != nil {
 		return r, err
 	}
-	defer cl.Close()
-	sent := make([]history.Event, records)
-	began := time.Now()
-	for i := range sent {
-		sent[i] = history.Event{Key: User(0), Seq: i}
-		cl.Produce(ctx, &kgo.Record{Key: []byte(User(0)), Value: fmt.Appendf(nil, "%s|%d", User(0), i)}, nil)
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return r, fmt.Errorf("produce: %w", err)
-	}
-	r.Took = time.Since(began)
 	mu.Lock()
 	switch {
 	case failed:
@@ -129,6 +113,37 @@ func RetriesOnTheWire(ctx context.Context, k *engines.KafkaEngine, idempotent bo
 	}
 	r.Report = ref.Check(history.History{Sent: sent, Got: got})
 	return r, nil
+}
+
+// sendOneUser produces one user's events 0..records-1 in small batches
+// (512 bytes, no linger, a 20 ms retry backoff) with the extra options,
+// idempotent or with up to inFlight requests in flight, and returns what
+// it sent and how long the sending took.
+func sendOneUser(ctx context.Context, k *engines.KafkaEngine, extra []kgo.Opt, idempotent bool, inFlight, records int) ([]history.Event, time.Duration, error) {
+	opts := append([]kgo.Opt{
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(512),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
+		kgo.MetadataMinAge(50 * time.Millisecond),
+	}, extra...)
+	if !idempotent {
+		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(inFlight))
+	}
+	cl, err := k.Client(opts...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer cl.Close()
+	sent := make([]history.Event, records)
+	began := time.Now()
+	for i := range sent {
+		sent[i] = history.Event{Key: User(0), Seq: i}
+		cl.Produce(ctx, &kgo.Record{Key: []byte(User(0)), Value: fmt.Appendf(nil, "%s|%d", User(0), i)}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return sent, time.Since(began), fmt.Errorf("produce: %w", err)
+	}
+	return sent, time.Since(began), nil
 }
 
 // readBack reads a one-user topic from the start until it stays quiet
