@@ -17,7 +17,9 @@
 //     Retry-After, or, with the [Wait] policy, a wait for its result;
 //   - a request that failed before producing a result (5xx, 408, 429, a
 //     panic, a crash): its claim is released (or, after a crash, its lease
-//     runs out), so a retry runs it afresh;
+//     runs out), so a retry runs it afresh; unless its handler recorded a
+//     recovery point ([Checkpoint]) before calling outside the database:
+//     then the claim is kept and the retry resumes from it ([Recovered]);
 //   - keys expire after a TTL; a [Sweeper] deletes them in the background,
 //     never one still in flight.
 //

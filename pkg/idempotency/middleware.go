@@ -178,13 +178,16 @@ func (o *Options) setDefaults() error {
 //     same transaction as the handler's writes (see [RequestTx]) and
 //     commits both, fenced by the claim's lease;
 //  5. when the handler fails (5xx, 408, 429, or a panic), rolls its writes
-//     back and releases the key, so that a retry runs afresh.
+//     back and releases the key, so that a retry runs afresh; unless the
+//     handler recorded a recovery point ([Checkpoint]) before calling out
+//     of the database: then the key is kept with it, and the retry
+//     resumes from there ([Recovered]).
 type Middleware struct {
 	o        Options
 	instance string
 	leases   atomic.Uint64
 	stats    struct {
-		claimed, replayed, conflicts, mismatches, released, leaseLost, rejected atomic.Int64
+		claimed, replayed, conflicts, mismatches, released, leaseLost, rejected, kept atomic.Int64
 	}
 }
 
@@ -213,6 +216,7 @@ type MiddlewareStats struct {
 	Conflicts  int64 // 409: the key was in flight (or its lease was lost)
 	Mismatches int64 // 422: the key came with a different request
 	Released   int64 // handler failures whose claim was released for a retry
+	Kept       int64 // of those, the claims kept with their recovery point (see Checkpoint)
 	LeaseLost  int64 // results not stored because the claim was taken over
 	Rejected   int64 // 4xx before any claim: bad key, body or content type
 }
@@ -223,7 +227,7 @@ func (m *Middleware) Stats() MiddlewareStats {
 		return MiddlewareStats{}
 	}
 	s := &m.stats
-	return MiddlewareStats{s.claimed.Load(), s.replayed.Load(), s.conflicts.Load(), s.mismatches.Load(), s.released.Load(), s.leaseLost.Load(), s.rejected.Load()}
+	return MiddlewareStats{s.claimed.Load(), s.replayed.Load(), s.conflicts.Load(), s.mismatches.Load(), s.released.Load(), s.kept.Load(), s.leaseLost.Load(), s.rejected.Load()}
 }
 
 // Wrap returns next made idempotent.
@@ -416,11 +420,7 @@ func (m *Middleware) process(ctx context.Context, w http.ResponseWriter, r *http
 	status := rec.statusCode()
 	if retryable(status) {
 		holder.rollback()
-		if m.o.Mode == TwoTransactions {
-			if err := m.o.Store.Release(ctx, req.Key, req.Lease); err != nil {
-				m.o.Logf("idempotency: %v", err)
-			}
-		}
+		m.releaseOrKeep(ctx, holder, req)
 		m.stats.released.Add(1)
 		rec.flushTo(w)
 		return
@@ -431,7 +431,7 @@ func (m *Middleware) process(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 	if err != nil {
-		m.fail(ctx, w, req, fmt.Errorf("begin: %w", err))
+		m.fail(ctx, w, holder, req, fmt.Errorf("begin: %w", err))
 		return
 	}
 	resp := dedupe.Response{Status: status, ContentType: rec.header.Get("Content-Type"), Body: rec.body.Bytes(), Reference: rec.header.Get("Location")}
@@ -444,24 +444,20 @@ func (m *Middleware) process(ctx context.Context, w http.ResponseWriter, r *http
 			writeError(w, http.StatusConflict, fmt.Sprintf("the claim on %s %q was taken over by a retry while this request ran; its work was rolled back; retry with the same key for the result", KeyHeader, req.Key))
 			return
 		}
-		m.fail(ctx, w, req, err)
+		m.fail(ctx, w, holder, req, err)
 		return
 	}
 	if err := holder.commit(); err != nil {
-		m.fail(ctx, w, req, fmt.Errorf("commit: %w", err))
+		m.fail(ctx, w, holder, req, fmt.Errorf("commit: %w", err))
 		return
 	}
 	rec.flushTo(w)
 }
 
 // fail answers 503 after releasing the claim: nothing was stored.
-func (m *Middleware) fail(ctx context.Context, w http.ResponseWriter, req dedupe.Request, err error) {
+func (m *Middleware) fail(ctx context.Context, w http.ResponseWriter, holder *txHolder, req dedupe.Request, err error) {
 	m.o.Logf("idempotency: key %q: %v", req.Key, err)
-	if m.o.Mode == TwoTransactions {
-		if rerr := m.o.Store.Release(ctx, req.Key, req.Lease); rerr != nil {
-			m.o.Logf("idempotency: %v", rerr)
-		}
-	}
+	m.releaseOrKeep(ctx, holder, req)
 	m.stats.released.Add(1)
 	writeError(w, http.StatusServiceUnavailable, "the result could not be stored; retry with the same key")
 }
@@ -489,6 +485,9 @@ type txHolder struct {
 	err   error
 	ended bool
 	lost  *dedupe.Claim // OneTransaction: what the claim found instead
+	// checkpointed: the handler recorded a recovery point (see
+	// Checkpoint), so a failure keeps the claim instead of releasing it.
+	checkpointed bool
 }
 
 func (h *txHolder) get() (*Tx, error) {

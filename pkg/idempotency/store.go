@@ -260,7 +260,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			status_code      INTEGER,
 			content_type     TEXT,
 			response_body    ` + blob + `,
-			result_reference TEXT)` + clustered,
+			result_reference TEXT,
+			recovery_point   TEXT,
+			recovery_data    ` + blob + `)` + clustered,
 		`CREATE INDEX IF NOT EXISTS idempotency_keys_expires_at ON ` + dedupe.Table + ` (expires_at)`,
 		`CREATE TABLE IF NOT EXISTS events (
 			seq         ` + serial + `,
@@ -275,7 +277,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("create the %s tables: %w", s.engine, err)
 		}
 	}
-	return nil
+	return s.addRecoveryColumns(ctx, blob)
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) error {

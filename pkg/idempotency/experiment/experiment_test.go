@@ -118,6 +118,28 @@ func TestCostRoundsReportMediansWithinTheirRange(t *testing.T) {
 	}
 }
 
+// Releasing the key on the 5xx lets the retry charge again; a recovery
+// point recorded before the failing write keeps the key and the retry
+// resumes: one charge, on every engine.
+func TestARecoveryPointKeepsARetryFromRepeatingAnOutsideCall(t *testing.T) {
+	for _, env := range experiment.Envs() {
+		for _, c := range []struct {
+			checkpoint bool
+			charges    int64
+		}{{false, 2}, {true, 1}} {
+			r, err := experiment.OutsideCall(context.Background(), env, c.checkpoint)
+			require.NoError(t, err)
+			t.Logf("%+v", r)
+			require.Equal(t, []int{503, 201, 201}, r.Statuses, "%s, checkpoint %v: the first attempt fails, the retry succeeds, the next is a replay", env, c.checkpoint)
+			require.Equal(t, c.charges, r.Charges, "%s, checkpoint %v: charges at the provider", env, c.checkpoint)
+			require.EqualValues(t, 2, r.Handled, "%s: the handler ran on the first attempt and the first retry only", env)
+			if c.checkpoint {
+				require.EqualValues(t, 1, r.Kept, "%s: the failed claim was kept", env)
+			}
+		}
+	}
+}
+
 func TestStorageLevelsOffAtRateTimesTTL(t *testing.T) {
 	series, err := experiment.StorageVsTTL(context.Background(), experiment.SQLite(), experiment.StorageConfig{Seed: 1, Hours: 30, TTLs: []time.Duration{2 * time.Hour, 8 * time.Hour}})
 	require.NoError(t, err)
