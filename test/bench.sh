@@ -22,4 +22,9 @@ out=$(go test -p 1 -run '^$' -bench . -benchtime="${DSGYM_BENCHTIME:-1x}" -count
 rc=$?
 printf '%s\n' "$out" | grep -E 'budget|^(ok|FAIL|---|panic)' >&2
 printf '%s\n' "$out" | grep -E 'budget' | sed 's/^ *[a-z_]*\.go:[0-9]*: //' | sort -u >"$DSGYM_BUILD/budgets.txt" 2>/dev/null || true
-[ "$rc" = 0 ] || { printf '%s\n' "$out" | tail -40 >&2; exit 1; }
+if [ "$rc" != 0 ]; then
+  # What a failing benchmark said, wherever it is in the output, then the end.
+  printf '%s\n' "$out" | grep -B3 -A12 -e '--- FAIL' >&2
+  printf '%s\n' "$out" | tail -20 >&2
+  exit 1
+fi
