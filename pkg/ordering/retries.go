@@ -43,15 +43,11 @@ func Retries(ctx context.Context, k *engines.KafkaEngine, idempotent bool, inFli
 	switch {
 	case k.Fake == nil:
 		return r, fmt.Errorf("%s: Retries fails a produce request with kfake's control hook; run it on the embedded engine", k.Name)
-	case inFlight < 1 || inFlight > 5:
-		return r, fmt.Errorf("requests in flight must be between 1 and 5 (Kafka's limit with idempotence), not %d", inFlight)
-	case records < 10 || records > 100_000:
-		return r, fmt.Errorf("records must be between 10 and 100000, not %d", records)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	topic := fmt.Sprintf("ordering-retries-%d-%d", time.Now().UnixNano(), runs.Add(1))
-	if err := k.CreateTopic(ctx, topic, 1, -1); err != nil {
+	topic, err := oneUserTopic(ctx, k, "ordering-retries", inFlight, records)
+	if err != nil {
 		return r, err
 	}
 	defer deleteTopic(k, topic)

@@ -42,16 +42,10 @@ const (
 // and it needs kfake's control hook.
 func RetriesOnTheWire(ctx context.Context, k *engines.KafkaEngine, idempotent bool, inFlight, records int) (Retried, error) {
 	r := Retried{Engine: k.Name, Idempotent: idempotent, InFlight: inFlight, Records: records}
-	switch {
-	case inFlight < 1 || inFlight > 5:
-		return r, fmt.Errorf("requests in flight must be between 1 and 5 (Kafka's limit with idempotence), not %d", inFlight)
-	case records < 10 || records > 100_000:
-		return r, fmt.Errorf("records must be between 10 and 100000, not %d", records)
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	topic := fmt.Sprintf("ordering-wire-%d-%d", time.Now().UnixNano(), runs.Add(1))
-	if err := k.CreateTopic(ctx, topic, 1, -1); err != nil {
+	topic, err := oneUserTopic(ctx, k, "ordering-wire", inFlight, records)
+	if err != nil {
 		return r, err
 	}
 	defer deleteTopic(k, topic)
@@ -113,6 +107,19 @@ func RetriesOnTheWire(ctx context.Context, k *engines.KafkaEngine, idempotent bo
 	}
 	r.Report = ref.Check(history.History{Sent: sent, Got: got})
 	return r, nil
+}
+
+// oneUserTopic checks a retry experiment's input and creates its
+// one-partition topic, named after prefix.
+func oneUserTopic(ctx context.Context, k *engines.KafkaEngine, prefix string, inFlight, records int) (string, error) {
+	switch {
+	case inFlight < 1 || inFlight > 5:
+		return "", fmt.Errorf("requests in flight must be between 1 and 5 (Kafka's limit with idempotence), not %d", inFlight)
+	case records < 10 || records > 100_000:
+		return "", fmt.Errorf("records must be between 10 and 100000, not %d", records)
+	}
+	topic := fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), runs.Add(1))
+	return topic, k.CreateTopic(ctx, topic, 1, -1)
 }
 
 // sendOneUser produces one user's events 0..records-1 in small batches

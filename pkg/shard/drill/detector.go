@@ -50,6 +50,22 @@ func isHot(d hot.Detector, c string) bool {
 	return false
 }
 
+// zipfWindow feeds a detector of 4 slots, 200 counters a slot and a 2%
+// threshold 40,000 Zipf events over 5,000 customers, ticking every
+// 10,000, and returns it with the events and their exact counts.
+func zipfWindow(t exercise.T, f NewDetectorFunc) (hot.Config, hot.Detector, []string, map[string]uint64) {
+	cfg := hot.Config{Slots: 4, Capacity: 200, Threshold: 0.02}
+	d := build(t, f, cfg)
+	events, exact := zipfStream(40_000, 5000)
+	for i, c := range events {
+		if i > 0 && i%10_000 == 0 {
+			d.Tick()
+		}
+		d.Observe(c, 1)
+	}
+	return cfg, d, events, exact
+}
+
 // zipfStream returns a seeded Zipf(0.99) stream of customer ids over n
 // customers, and the exact count of each.
 func zipfStream(events, customers int) ([]string, map[string]uint64) {
@@ -124,15 +140,7 @@ var NewDetector = exercise.Register(&exercise.Exercise[NewDetectorFunc]{
 			require.Containsf(t, names(d.Hot()), "late-whale", "Hot() after 5000 one-off customers then 1500 events from late-whale (23%% of the window)")
 		}},
 		{Name: "every customer at or above the threshold is reported, none below half of it", Hint: 2, Run: func(t exercise.T, f NewDetectorFunc) {
-			cfg := hot.Config{Slots: 4, Capacity: 200, Threshold: 0.02}
-			d := build(t, f, cfg)
-			events, exact := zipfStream(40_000, 5000)
-			for i, c := range events {
-				if i > 0 && i%10_000 == 0 {
-					d.Tick()
-				}
-				d.Observe(c, 1)
-			}
+			cfg, d, events, exact := zipfWindow(t, f)
 			total := float64(len(events))
 			got := map[string]bool{}
 			for _, h := range d.Hot() {
@@ -147,15 +155,7 @@ var NewDetector = exercise.Register(&exercise.Exercise[NewDetectorFunc]{
 			}
 		}},
 		{Name: "estimates stay within window/Capacity of the true count", Hint: 2, Run: func(t exercise.T, f NewDetectorFunc) {
-			cfg := hot.Config{Slots: 4, Capacity: 200, Threshold: 0.02}
-			d := build(t, f, cfg)
-			events, exact := zipfStream(40_000, 5000)
-			for i, c := range events {
-				if i > 0 && i%10_000 == 0 {
-					d.Tick()
-				}
-				d.Observe(c, 1)
-			}
+			cfg, d, events, exact := zipfWindow(t, f)
 			bound := float64(len(events)) / float64(cfg.Capacity)
 			for c, n := range exact {
 				if n < 100 {
@@ -166,15 +166,7 @@ var NewDetector = exercise.Register(&exercise.Exercise[NewDetectorFunc]{
 			}
 		}},
 		{Name: "an estimate never falls below the true count (Space-Saving errs upward only)", Hint: 2, Run: func(t exercise.T, f NewDetectorFunc) {
-			cfg := hot.Config{Slots: 4, Capacity: 200, Threshold: 0.02}
-			d := build(t, f, cfg)
-			events, exact := zipfStream(40_000, 5000)
-			for i, c := range events {
-				if i > 0 && i%10_000 == 0 {
-					d.Tick()
-				}
-				d.Observe(c, 1)
-			}
+			_, d, _, exact := zipfWindow(t, f)
 			for c, n := range exact {
 				if est := d.Estimate(c); est < n {
 					require.GreaterOrEqualf(t, est, n, "Estimate(%s) = %d over 40,000 Zipf events in 4 slots, but it sent %d: an under-count can hide a hot customer", c, est, n)
